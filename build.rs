@@ -10,6 +10,11 @@ const ENTRY_FILES: &[&str] = &[
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 ];
+const TEST_FILES: &[&str] = &[
+    "testdata/library.proto",
+    "google/rpc/status.proto",
+    "google/rpc/error_details.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={PROTO_ROOT}");
@@ -21,6 +26,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fs::write(
         out_dir.join("descriptors.bin"),
         compiler.encode_file_descriptor_set(),
+    )?;
+
+    // The engine's unit tests run against a service of their own.
+    let mut test_compiler = protox::Compiler::new([PROTO_ROOT])?;
+    test_compiler.include_imports(true);
+    test_compiler.open_files(TEST_FILES)?;
+    fs::write(
+        out_dir.join("test_descriptors.bin"),
+        test_compiler.encode_file_descriptor_set(),
     )?;
 
     // Well-known types come from prost-types; generate everything else.

@@ -1,4 +1,56 @@
+//! A REST-to-gRPC transcoding gateway in one process.
+//!
+//! - [`server`] — `run(listener, config, shutdown)`: one port serving gRPC
+//!   (tonic: `users.v1.UserService`, health, reflection) and HTTP/JSON.
+//! - [`config`] — every knob, with defaults.
+//! - [`transcode`] — the generic engine: reads the `google.api.http`
+//!   bindings from the embedded descriptors and transcodes HTTP/JSON
+//!   requests onto the in-process gRPC services. It never imports `users`.
+//! - `users` — the domain: the `UserService` implementation and its
+//!   SQLite store.
+//! - [`proto`] — the generated protobuf types and the descriptor set.
+//!
+//! ```text
+//! HTTP/JSON ─► transcode::Gateway ─► route ─► request message ─┐ in-process
+//! gRPC ──────► tonic ──────────────────────────────────────────┴► UserService ─► Store (SQLite)
+//! ```
+
+pub mod config;
+pub mod server;
+pub mod transcode;
+pub(crate) mod users;
+
+/// The protobuf types generated from `proto/`, and the descriptor set.
 pub mod proto {
-    pub mod users { pub mod v1 { tonic::include_proto!("users.v1"); } }
-    pub mod google { pub mod rpc { tonic::include_proto!("google.rpc"); } }
+    /// The file descriptor set of `proto/` (with source info), which the
+    /// engine and server reflection read at start.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
+
+    /// The users API.
+    pub mod users {
+        /// Version 1 of the users API.
+        pub mod v1 {
+            tonic::include_proto!("users.v1");
+        }
+    }
+
+    /// Google's API annotations and error model.
+    pub mod google {
+        /// `google.api`: HTTP rules and field behaviour.
+        pub mod api {
+            tonic::include_proto!("google.api");
+        }
+        /// `google.rpc`: the status and error detail messages.
+        pub mod rpc {
+            tonic::include_proto!("google.rpc");
+        }
+    }
+
+    /// This gateway's own method options.
+    pub mod gateway {
+        /// Version 1 of the gateway options.
+        pub mod v1 {
+            tonic::include_proto!("gateway.v1");
+        }
+    }
 }

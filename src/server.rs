@@ -1,0 +1,98 @@
+//! Builds and serves the whole process on one listener: the store, the
+//! tonic services (users, health, reflection) and the transcoding gateway
+//! in front of them. Requests with `content-type: application/grpc*` go to
+//! tonic; everything else goes to the gateway. Shuts down gracefully.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Request, header};
+use prost_reflect::DescriptorPool;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tower::ServiceExt as _;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::proto::users::v1::user_service_server::UserServiceServer;
+use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::transcode::{Gateway, SetupError};
+use crate::users::{SqliteStore, Store, UserDirectory};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("opening the database failed: {0}")]
+    Database(String),
+    #[error("reading the service descriptors failed: {0}")]
+    Descriptors(String),
+    #[error(transparent)]
+    Gateway(#[from] SetupError),
+    #[error("serving failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves REST and gRPC on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish and closes the database.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let store = Arc::new(SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?);
+    let services = grpc_services(store.clone(), &config).await?;
+    let pool = DescriptorPool::decode(FILE_DESCRIPTOR_SET).map_err(|error| ServerError::Descriptors(error.to_string()))?;
+    let gateway = Gateway::new(pool, services.clone(), config.max_body_bytes)?;
+    let grpc = services.into_axum_router();
+
+    let app = axum::Router::new()
+        .fallback_service(tower::service_fn(move |request: Request<Body>| {
+            let grpc = grpc.clone();
+            let gateway = gateway.clone();
+            async move {
+                if is_grpc(&request) {
+                    Ok::<_, Infallible>(grpc.oneshot(request).await.unwrap_or_else(|never| match never {}))
+                } else {
+                    Ok(gateway.handle(request).await)
+                }
+            }
+        }))
+        .layer(TraceLayer::new_for_http());
+
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    if let Err(error) = store.close().await {
+        tracing::error!(%error, "closing the database failed");
+    }
+    served.map_err(ServerError::Io)
+}
+
+async fn grpc_services(store: Arc<SqliteStore>, config: &Config) -> Result<Routes, ServerError> {
+    let users = UserServiceServer::new(UserDirectory::new(store))
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(config.max_message_bytes);
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<UserServiceServer<UserDirectory>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|error| ServerError::Descriptors(error.to_string()))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|error| ServerError::Descriptors(error.to_string()))?;
+    Ok(Routes::new(users)
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(reflection_v1alpha))
+}
+
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}

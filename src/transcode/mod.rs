@@ -1,0 +1,203 @@
+//! The transcoding engine: serves every `google.api.http` binding found in a
+//! descriptor pool by calling the in-process gRPC services. It knows nothing
+//! of any particular service; add an annotated service to the pool and the
+//! routes appear.
+//!
+//! A request flows: `routing` (method + path → binding, or 404/405) →
+//! body read under a size limit (413, 415) → `request` (body + path + query
+//! → request message) → `backend` (in-process gRPC call) → `response`
+//! (`response_body`, proto3 JSON, status, headers). Every failure is
+//! rendered by `status`.
+
+mod backend;
+mod descriptor;
+mod field_value;
+mod request;
+mod response;
+mod routing;
+mod status;
+mod template;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{HeaderMap, Request, Response, header};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use prost::Message as _;
+use prost_reflect::DescriptorPool;
+use tonic::service::Routes;
+
+use backend::Backend;
+use descriptor::{Binding, BodySelector};
+use request::{HttpRequestParts, build_request};
+use routing::{Lookup, Router, RouterBuilder};
+use status::HttpError;
+
+use descriptor::BindingError;
+
+/// Why the engine could not be built from a descriptor pool: a binding
+/// that cannot be served, named by its method.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid HTTP binding: {0}")]
+pub struct SetupError(String);
+
+impl From<BindingError> for SetupError {
+    fn from(error: BindingError) -> Self {
+        SetupError(error.to_string())
+    }
+}
+
+/// The HTTP/JSON front of the gRPC services in a descriptor pool.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    router: Router<Binding>,
+    backend: Backend,
+    pool: DescriptorPool,
+    max_body_bytes: usize,
+}
+
+impl Gateway {
+    /// Builds the route table from every binding in `pool`; REST calls reach
+    /// `services`. Bad templates and duplicate routes fail here, at start.
+    pub fn new(pool: DescriptorPool, services: Routes, max_body_bytes: usize) -> Result<Self, SetupError> {
+        let mut builder = RouterBuilder::new();
+        for binding in descriptor::read_bindings(&pool)? {
+            let (segments, _) = binding.template.flatten();
+            let method = binding.method.full_name().to_owned();
+            let http_method = binding.http_method.clone();
+            let verb = binding.template.verb.clone();
+            builder
+                .insert(http_method, &segments, verb.as_deref(), binding)
+                .map_err(|duplicate| SetupError(format!("{method}: {duplicate}")))?;
+        }
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                router: builder.build(),
+                backend: Backend::new(services),
+                pool,
+                max_body_bytes,
+            }),
+        })
+    }
+
+    /// Serves one HTTP request.
+    pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
+        match self.transcode(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                if error.code() == tonic::Code::Internal || error.code() == tonic::Code::Unknown {
+                    tracing::error!(code = ?error.code(), message = error.message(), "request failed");
+                }
+                error.into_response(&self.inner.pool)
+            }
+        }
+    }
+
+    async fn transcode(&self, request: Request<Body>) -> Result<Response<Body>, HttpError> {
+        let inner = &self.inner;
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path();
+        let (binding, segments) = match inner.router.lookup(&parts.method, path) {
+            Lookup::Found { payload, segments } => (payload, segments),
+            Lookup::MethodNotAllowed { allow } => return Err(HttpError::method_not_allowed(&parts.method, path, allow)),
+            Lookup::NotFound => return Err(HttpError::not_found(&parts.method, path)),
+        };
+        if binding.method.is_client_streaming() || binding.method.is_server_streaming() {
+            return Err(tonic::Status::unimplemented("streaming methods are not served over HTTP yet").into());
+        }
+        let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
+        let message = build_request(
+            binding,
+            &HttpRequestParts {
+                segments: &segments,
+                query: parts.uri.query(),
+                body: &body,
+            },
+        )?;
+        let output = inner
+            .backend
+            .unary(&binding.grpc_path, &parts.headers, &message.encode_to_vec())
+            .await?;
+        response::render_success(binding, &output)
+    }
+}
+
+/// Reads the whole body under the size limit, checking that a body the
+/// binding reads is JSON.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    selector: &BodySelector,
+    limit: usize,
+) -> Result<bytes::Bytes, HttpError> {
+    let declared_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > limit as u64) {
+        return Err(HttpError::payload_too_large(limit));
+    }
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(HttpError::payload_too_large(limit));
+        }
+        Err(error) => {
+            return Err(tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into());
+        }
+    };
+    let reads_body = !matches!(selector, BodySelector::None);
+    if reads_body
+        && !bytes.is_empty()
+        && let Some(content_type) = headers.get(header::CONTENT_TYPE)
+        && !is_json(content_type)
+    {
+        return Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(content_type.as_bytes())));
+    }
+    Ok(bytes)
+}
+
+/// `application/json`, or any `+json` media type, with any parameters.
+fn is_json(content_type: &http::HeaderValue) -> bool {
+    let Ok(text) = content_type.to_str() else {
+        return false;
+    };
+    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The engine's own test service, `gateway.test.Library`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_pool() -> DescriptorPool {
+    static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        DescriptorPool::decode(&include_bytes!(concat!(env!("OUT_DIR"), "/test_descriptors.bin"))[..])
+            .expect("the test descriptor set decodes")
+    })
+    .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        let cases = [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/merge-patch+json", true),
+            ("text/plain", false),
+            ("application/x-www-form-urlencoded", false),
+            ("application/jsonx", false),
+        ];
+        for (content_type, expected) in cases {
+            assert_eq!(is_json(&http::HeaderValue::from_static(content_type)), expected, "{content_type}");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The user domain: the `users.v1.UserService` implementation and the
+//! storage behind it.
+//!
+//! - [`service`] — the tonic service ([`UserDirectory`]).
+//! - [`validation`] — checks a create request and collects every violation.
+//! - [`errors`] — domain errors and their one conversion to `tonic::Status`.
+//! - [`page_token`] — signed, opaque `ListUsers` page tokens.
+//! - [`store`] — the storage trait ([`Store`], [`StoreError`]).
+//! - [`sqlite`] — the SQLite implementation ([`SqliteStore`]), with its
+//!   schema in [`schema`], row mapping in [`rows`] and tests in
+//!   `sqlite_tests`.
+
+mod errors;
+mod page_token;
+mod rows;
+mod schema;
+mod service;
+mod sqlite;
+#[cfg(test)]
+mod sqlite_tests;
+mod store;
+mod validation;
+
+pub(crate) use service::UserDirectory;
+pub(crate) use sqlite::SqliteStore;
+pub(crate) use store::Store;

@@ -1,0 +1,120 @@
+//! Mapping between a `User` and the columns of the `users` table: the
+//! address in separate columns, tags and metadata as JSON, timestamps as
+//! nanoseconds since the Unix epoch.
+
+use std::collections::HashMap;
+
+use prost_types::Timestamp;
+use rusqlite::Row;
+
+use super::schema::internal;
+use super::store::StoreError;
+use crate::proto::users::v1::{Address, User};
+
+/// The columns every user query selects, in the order [`UserRow::read`]
+/// expects.
+pub(super) const COLUMNS: &str = "id, name, email, role, street, city, state, country, \
+     postal_code, tags, metadata, created_at_nanos, updated_at_nanos";
+
+/// A user as stored, before JSON decoding.
+pub(super) struct UserRow {
+    id: String,
+    name: String,
+    email: String,
+    role: i32,
+    address: [String; 5],
+    tags: String,
+    metadata: String,
+    created_at_nanos: i64,
+    updated_at_nanos: i64,
+}
+
+impl UserRow {
+    pub(super) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            email: row.get(2)?,
+            role: row.get(3)?,
+            address: [
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+                row.get(8)?,
+            ],
+            tags: row.get(9)?,
+            metadata: row.get(10)?,
+            created_at_nanos: row.get(11)?,
+            updated_at_nanos: row.get(12)?,
+        })
+    }
+
+    pub(super) fn into_user(self) -> Result<User, StoreError> {
+        let tags: Vec<String> = serde_json::from_str(&self.tags).map_err(internal)?;
+        let metadata: HashMap<String, String> =
+            serde_json::from_str(&self.metadata).map_err(internal)?;
+        let [street, city, state, country, postal_code] = self.address;
+        let address = Address {
+            street,
+            city,
+            state,
+            country,
+            postal_code,
+        };
+        Ok(User {
+            id: self.id,
+            name: self.name,
+            email: self.email,
+            role: self.role,
+            address: (address != Address::default()).then_some(address),
+            tags,
+            metadata,
+            created_at: Some(from_nanos(self.created_at_nanos)),
+            updated_at: Some(from_nanos(self.updated_at_nanos)),
+        })
+    }
+}
+
+/// The values to insert for a user, in `INSERT_COLUMNS` order.
+pub(super) struct NewRow {
+    pub(super) address: Address,
+    pub(super) email_key: String,
+    pub(super) tags: String,
+    pub(super) metadata: String,
+    pub(super) created_at_nanos: i64,
+    pub(super) updated_at_nanos: i64,
+}
+
+impl NewRow {
+    pub(super) fn from_user(user: &User) -> Result<Self, StoreError> {
+        Ok(Self {
+            address: user.address.clone().unwrap_or_default(),
+            email_key: email_key(&user.email),
+            tags: serde_json::to_string(&user.tags).map_err(internal)?,
+            metadata: serde_json::to_string(&user.metadata).map_err(internal)?,
+            created_at_nanos: to_nanos(user.created_at.as_ref())?,
+            updated_at_nanos: to_nanos(user.updated_at.as_ref())?,
+        })
+    }
+}
+
+/// The case-insensitive form of an email that uniqueness is checked on.
+pub(super) fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}
+
+fn to_nanos(ts: Option<&Timestamp>) -> Result<i64, StoreError> {
+    let ts = ts.ok_or_else(|| StoreError::Internal("user timestamp is missing".into()))?;
+    ts.seconds
+        .checked_mul(1_000_000_000)
+        .and_then(|nanos| nanos.checked_add(i64::from(ts.nanos)))
+        .ok_or_else(|| StoreError::Internal("user timestamp is out of range".into()))
+}
+
+fn from_nanos(nanos: i64) -> Timestamp {
+    Timestamp {
+        seconds: nanos.div_euclid(1_000_000_000),
+        nanos: nanos.rem_euclid(1_000_000_000) as i32,
+    }
+}

@@ -1,0 +1,158 @@
+//! Tests of [`SqliteStore`](super::SqliteStore) and, through it, of the
+//! service: storage round trips, uniqueness, paging, persistence.
+
+use std::sync::Arc;
+
+use tonic::{Code, Request};
+
+use super::{SqliteStore, Store, StoreError, UserDirectory};
+use crate::proto::users::v1::user_service_server::UserService;
+use crate::proto::users::v1::{
+    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest,
+};
+
+fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(&dir.path().join("nested/users.db")).unwrap()
+}
+
+fn create(name: &str, email: &str) -> CreateUserRequest {
+    CreateUserRequest {
+        name: name.into(),
+        email: email.into(),
+        role: 2,
+        address: Some(Address {
+            city: "Paris".into(),
+            ..Default::default()
+        }),
+        tags: vec!["b".into(), "a".into()],
+        metadata: [("team".into(), "core".into())].into(),
+    }
+}
+
+#[tokio::test]
+async fn create_get_delete_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = UserDirectory::new(Arc::new(open(&dir)));
+    let created = service
+        .create_user(Request::new(create("  Ada ", "Ada@Example.com")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.name, "Ada");
+    assert_eq!(
+        uuid::Uuid::parse_str(&created.id)
+            .unwrap()
+            .get_version_num(),
+        7
+    );
+    assert_eq!(created.created_at, created.updated_at);
+
+    let get = |id: &str| service.get_user(Request::new(GetUserRequest { id: id.into() }));
+    let fetched = get(&created.id).await.unwrap().into_inner().user.unwrap();
+    assert_eq!(fetched, created);
+
+    let duplicate = service
+        .create_user(Request::new(create("Other", "ada@EXAMPLE.com")))
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), Code::AlreadyExists);
+    assert_eq!(
+        duplicate.message(),
+        r#"a user with email "ada@EXAMPLE.com" already exists"#
+    );
+
+    let delete = |id: &str| service.delete_user(Request::new(DeleteUserRequest { id: id.into() }));
+    delete(&created.id).await.unwrap();
+    assert_eq!(
+        delete(&created.id).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let missing = get(&created.id).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(
+        missing.message(),
+        format!("user {:?} not found", created.id)
+    );
+    assert_eq!(get("").await.unwrap_err().code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn lists_in_pages_in_creation_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = UserDirectory::new(Arc::new(open(&dir)));
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let user = service
+            .create_user(Request::new(create("U", &format!("u{i}@example.com"))))
+            .await
+            .unwrap()
+            .into_inner();
+        ids.push(user.id);
+    }
+    let list = |page_size: i32, page_token: String| {
+        service.list_users(Request::new(ListUsersRequest {
+            page_size,
+            page_token,
+        }))
+    };
+    let (mut seen, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let page = list(3, token).await.unwrap().into_inner();
+        pages += 1;
+        seen.extend(page.users.into_iter().map(|u| u.id));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!((seen, pages), (ids.clone(), 3));
+
+    let all = list(0, String::new()).await.unwrap().into_inner();
+    assert_eq!((all.users.len(), all.next_page_token.as_str()), (7, ""));
+    let exact = list(7, String::new()).await.unwrap().into_inner();
+    assert!(exact.next_page_token.is_empty());
+    assert_eq!(
+        list(-1, String::new()).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let bad = list(3, "garbage".into()).await.unwrap_err();
+    assert_eq!(
+        (bad.code(), bad.message()),
+        (Code::InvalidArgument, "page_token is invalid")
+    );
+}
+
+#[tokio::test]
+async fn key_and_data_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let key = store.page_token_key();
+    let service = UserDirectory::new(Arc::new(store.clone()));
+    let user = service
+        .create_user(Request::new(create("Ada", "ada@example.com")))
+        .await
+        .unwrap()
+        .into_inner();
+    store.close().await.unwrap();
+    drop((service, store));
+
+    let reopened = open(&dir);
+    assert_eq!(reopened.page_token_key(), key);
+    assert_eq!(reopened.get(&user.id).await.unwrap(), Some(user.clone()));
+    let mut same_id = user.clone();
+    same_id.email = "someone.else@example.com".into();
+    assert!(matches!(
+        reopened.insert(&same_id).await,
+        Err(StoreError::Internal(_))
+    ));
+    let mut other = user.clone();
+    other.id = uuid::Uuid::now_v7().to_string();
+    other.email = "ADA@example.com".into();
+    assert!(matches!(
+        reopened.insert(&other).await,
+        Err(StoreError::DuplicateEmail)
+    ));
+    assert!(reopened.delete(&user.id).await.unwrap());
+    assert!(!reopened.delete(&user.id).await.unwrap());
+    assert_eq!(reopened.list_after(None, 10).await.unwrap(), vec![]);
+}
