@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tonic::{Code, Request};
 
-use super::{SqliteStore, Store, StoreError, UserDirectory};
+use super::store::StoreError;
+use super::{SqliteStore, Store, UserDirectory};
 use crate::proto::users::v1::user_service_server::UserService;
 use crate::proto::users::v1::{
     Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest,
