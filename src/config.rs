@@ -15,7 +15,10 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The server's configuration.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(version, about = "Serves users.v1.UserService over gRPC and, transcoded, over HTTP/JSON on one port.")]
+#[command(
+    version,
+    about = "Serves users.v1.UserService over gRPC and, transcoded, over HTTP/JSON on one port."
+)]
 pub struct Config {
     /// The address to listen on, for REST and gRPC alike.
     #[arg(long, env = "GATEWAY_ADDR", default_value = DEFAULT_ADDR)]

@@ -16,8 +16,8 @@ use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::transcode::{Gateway, SetupError};
 use crate::users::{SqliteStore, Store, UserDirectory};
 
@@ -41,9 +41,12 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let store = Arc::new(SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?);
+    let store = Arc::new(
+        SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
+    );
     let services = grpc_services(store.clone(), &config).await?;
-    let pool = DescriptorPool::decode(FILE_DESCRIPTOR_SET).map_err(|error| ServerError::Descriptors(error.to_string()))?;
+    let pool = DescriptorPool::decode(FILE_DESCRIPTOR_SET)
+        .map_err(|error| ServerError::Descriptors(error.to_string()))?;
     let gateway = Gateway::new(pool, services.clone(), config.max_body_bytes)?;
     let grpc = services.into_axum_router();
 

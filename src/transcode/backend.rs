@@ -16,20 +16,21 @@ const FORWARDED_HEADERS: &[&str] = &["authorization", "x-request-id", "tracepare
 const METADATA_PREFIX: &str = "grpc-metadata-";
 const FRAME_HEADER_LEN: usize = 5;
 
-/// The in-process gRPC services.
+/// The in-process gRPC services, callable with encoded messages.
 #[derive(Clone)]
-pub(crate) struct Backend {
+pub struct Backend {
     routes: Routes,
 }
 
 impl Backend {
-    pub(crate) fn new(routes: Routes) -> Self {
+    /// Calls go to `routes`, the same services the gRPC port serves.
+    pub fn new(routes: Routes) -> Self {
         Backend { routes }
     }
 
     /// Calls the unary method at `grpc_path` with an encoded request message;
     /// returns the encoded response message or the call's status.
-    pub(crate) async fn unary(
+    pub async fn unary(
         &self,
         grpc_path: &str,
         http_headers: &HeaderMap,
@@ -62,8 +63,13 @@ fn is_error(status: &tonic::Status) -> bool {
     status.code() != tonic::Code::Ok
 }
 
-fn grpc_request(grpc_path: &str, http_headers: &HeaderMap, message: &[u8]) -> Result<Request<Full<Bytes>>, tonic::Status> {
-    let length = u32::try_from(message.len()).map_err(|_| tonic::Status::resource_exhausted("request message too large"))?;
+fn grpc_request(
+    grpc_path: &str,
+    http_headers: &HeaderMap,
+    message: &[u8],
+) -> Result<Request<Full<Bytes>>, tonic::Status> {
+    let length = u32::try_from(message.len())
+        .map_err(|_| tonic::Status::resource_exhausted("request message too large"))?;
     let mut frame = BytesMut::with_capacity(FRAME_HEADER_LEN + message.len());
     frame.put_u8(0);
     frame.put_u32(length);
@@ -82,7 +88,10 @@ fn forward_metadata(http_headers: &HeaderMap, metadata: &mut HeaderMap) {
     for (name, value) in http_headers {
         let name = name.as_str();
         if FORWARDED_HEADERS.contains(&name) {
-            metadata.append(HeaderName::from_bytes(name.as_bytes()).expect("a known header name"), value.clone());
+            metadata.append(
+                HeaderName::from_bytes(name.as_bytes()).expect("a known header name"),
+                value.clone(),
+            );
         } else if let Some(key) = name.strip_prefix(METADATA_PREFIX)
             && let Ok(key) = HeaderName::from_bytes(key.as_bytes())
             && !key.as_str().starts_with("grpc-")

@@ -67,10 +67,7 @@ pub(crate) struct Binding {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BindingError {
     #[error("{method}: {source}")]
-    Template {
-        method: String,
-        source: TemplateError,
-    },
+    Template { method: String, source: TemplateError },
     #[error("{method}: {message}")]
     Invalid { method: String, message: String },
 }
@@ -117,7 +114,10 @@ fn transcode<T: prost::Message + Default>(
         Some(message) => message
             .transcode_to()
             .map_err(|error| invalid(method, &format!("unreadable {}: {error}", extension.full_name()))),
-        None => Err(invalid(method, &format!("{} is not a message", extension.full_name()))),
+        None => Err(invalid(
+            method,
+            &format!("{} is not a message", extension.full_name()),
+        )),
     }
 }
 
@@ -146,14 +146,20 @@ fn read_success(
 }
 
 /// The message the HTTP response body holds: the output, or its `response_body` field.
-fn response_message(method: &MethodDescriptor, response_body: &str) -> Result<MessageDescriptor, BindingError> {
+fn response_message(
+    method: &MethodDescriptor,
+    response_body: &str,
+) -> Result<MessageDescriptor, BindingError> {
     let output = method.output();
     if response_body.is_empty() {
         return Ok(output);
     }
     match output.get_field_by_name(response_body).map(|field| field.kind()) {
         Some(Kind::Message(message)) => Ok(message),
-        _ => Err(invalid(method, &format!("response_body {response_body:?} is not a message field"))),
+        _ => Err(invalid(
+            method,
+            &format!("response_body {response_body:?} is not a message field"),
+        )),
     }
 }
 
@@ -188,7 +194,10 @@ fn read_binding(
             .map_err(|message| invalid(method, &format!("path variable: {message}")))?;
         let leaf = field.0.last().expect("a field path is never empty");
         if leaf.is_list() || leaf.is_map() || matches!(leaf.kind(), Kind::Message(_)) {
-            let message = format!("path variable {} must be a singular scalar field", span.field_path.join("."));
+            let message = format!(
+                "path variable {} must be a singular scalar field",
+                span.field_path.join(".")
+            );
             return Err(invalid(method, &message));
         }
         bound_fields.push(span.field_path.join("."));
@@ -198,9 +207,12 @@ fn read_binding(
         "" => BodySelector::None,
         "*" => BodySelector::Whole,
         name => {
-            let field = input
-                .get_field_by_name(name)
-                .ok_or_else(|| invalid(method, &format!("body field {name:?} does not exist in {}", input.full_name())))?;
+            let field = input.get_field_by_name(name).ok_or_else(|| {
+                invalid(
+                    method,
+                    &format!("body field {name:?} does not exist in {}", input.full_name()),
+                )
+            })?;
             bound_fields.push(name.to_owned());
             BodySelector::Field(field)
         }
@@ -208,7 +220,13 @@ fn read_binding(
     let response_body = match rule.response_body.as_str() {
         "" => None,
         name => Some(method.output().get_field_by_name(name).ok_or_else(|| {
-            invalid(method, &format!("response_body field {name:?} does not exist in {}", method.output().full_name()))
+            invalid(
+                method,
+                &format!(
+                    "response_body field {name:?} does not exist in {}",
+                    method.output().full_name()
+                ),
+            )
         })?),
     };
     Ok(Binding {
@@ -240,7 +258,11 @@ pub(crate) fn resolve_field_path<S: AsRef<str>>(
         if index + 1 < parts.len() {
             match field.kind() {
                 Kind::Message(next) if !field.is_list() && !field.is_map() => current = next,
-                _ => return Err(format!("{part:?} is not a singular message field, so it has no sub-fields")),
+                _ => {
+                    return Err(format!(
+                        "{part:?} is not a singular message field, so it has no sub-fields"
+                    ));
+                }
             }
         }
         fields.push(field);

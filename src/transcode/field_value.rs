@@ -31,7 +31,10 @@ fn parse_kind(kind: &Kind, text: &str) -> Result<Value, String> {
                 Ok(number) => enumeration.get_value(number).map(|value| value.number()),
                 Err(_) => enumeration.get_value_by_name(text).map(|value| value.number()),
             };
-            let names: Vec<String> = enumeration.values().map(|value| value.name().to_owned()).collect();
+            let names: Vec<String> = enumeration
+                .values()
+                .map(|value| value.name().to_owned())
+                .collect();
             Value::EnumNumber(number.ok_or_else(|| format!("expected one of {}", names.join(", ")))?)
         }
         Kind::Message(message) => Value::Message(parse_well_known(message, text)?),
@@ -44,7 +47,10 @@ fn parse_float(text: &str) -> Result<f64, String> {
         "NaN" => Ok(f64::NAN),
         "Infinity" => Ok(f64::INFINITY),
         "-Infinity" => Ok(f64::NEG_INFINITY),
-        _ if text.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') => {
+        _ if text
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') =>
+        {
             Err("expected a number".to_owned())
         }
         _ => text.parse().map_err(|_| "expected a number".to_owned()),
@@ -128,7 +134,11 @@ mod tests {
             ("double_value", "-Infinity", Value::F64(f64::NEG_INFINITY)),
             ("float_value", "2", Value::F32(2.0)),
             ("int32_value", "-7", Value::I32(-7)),
-            ("int64_value", "9007199254740993", Value::I64(9_007_199_254_740_993)),
+            (
+                "int64_value",
+                "9007199254740993",
+                Value::I64(9_007_199_254_740_993),
+            ),
             ("uint32_value", "7", Value::U32(7)),
             ("uint64_value", "18446744073709551615", Value::U64(u64::MAX)),
             ("bool_value", "true", Value::Bool(true)),
@@ -177,7 +187,11 @@ mod tests {
             ("double_value", "one", "expected a number"),
             ("bool_value", "yes", "expected true or false"),
             ("bytes_value", "***", "expected base64"),
-            ("enum_value", "COLOR_PINK", "expected one of COLOR_UNSPECIFIED, COLOR_RED, COLOR_GREEN"),
+            (
+                "enum_value",
+                "COLOR_PINK",
+                "expected one of COLOR_UNSPECIFIED, COLOR_RED, COLOR_GREEN",
+            ),
             ("enum_value", "9", "expected one of"),
             ("timestamp", "yesterday", "expected an RFC 3339 timestamp"),
             ("duration", "5 minutes", "expected a duration"),

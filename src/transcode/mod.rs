@@ -27,7 +27,7 @@ use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use tonic::service::Routes;
 
-use backend::Backend;
+pub use backend::Backend;
 use descriptor::{Binding, BodySelector};
 use request::{HttpRequestParts, build_request};
 use routing::{Lookup, Router, RouterBuilder};
@@ -103,11 +103,15 @@ impl Gateway {
         let path = parts.uri.path();
         let (binding, segments) = match inner.router.lookup(&parts.method, path) {
             Lookup::Found { payload, segments } => (payload, segments),
-            Lookup::MethodNotAllowed { allow } => return Err(HttpError::method_not_allowed(&parts.method, path, allow)),
+            Lookup::MethodNotAllowed { allow } => {
+                return Err(HttpError::method_not_allowed(&parts.method, path, allow));
+            }
             Lookup::NotFound => return Err(HttpError::not_found(&parts.method, path)),
         };
         if binding.method.is_client_streaming() || binding.method.is_server_streaming() {
-            return Err(tonic::Status::unimplemented("streaming methods are not served over HTTP yet").into());
+            return Err(
+                tonic::Status::unimplemented("streaming methods are not served over HTTP yet").into(),
+            );
         }
         let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
         let message = build_request(
@@ -147,7 +151,9 @@ async fn read_body(
             return Err(HttpError::payload_too_large(limit));
         }
         Err(error) => {
-            return Err(tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into());
+            return Err(
+                tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into(),
+            );
         }
     };
     let reads_body = !matches!(selector, BodySelector::None);
@@ -156,7 +162,9 @@ async fn read_body(
         && let Some(content_type) = headers.get(header::CONTENT_TYPE)
         && !is_json(content_type)
     {
-        return Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(content_type.as_bytes())));
+        return Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(
+            content_type.as_bytes(),
+        )));
     }
     Ok(bytes)
 }
@@ -197,7 +205,11 @@ mod tests {
             ("application/jsonx", false),
         ];
         for (content_type, expected) in cases {
-            assert_eq!(is_json(&http::HeaderValue::from_static(content_type)), expected, "{content_type}");
+            assert_eq!(
+                is_json(&http::HeaderValue::from_static(content_type)),
+                expected,
+                "{content_type}"
+            );
         }
     }
 }

@@ -23,7 +23,10 @@ pub(crate) struct HttpRequestParts<'a> {
 }
 
 /// Builds the request message for `binding`.
-pub(crate) fn build_request(binding: &Binding, parts: &HttpRequestParts<'_>) -> Result<DynamicMessage, HttpError> {
+pub(crate) fn build_request(
+    binding: &Binding,
+    parts: &HttpRequestParts<'_>,
+) -> Result<DynamicMessage, HttpError> {
     let input = binding.method.input();
     let mut message = read_body(binding, &input, parts.body)?;
     bind_path(binding, parts.segments, &mut message)?;
@@ -63,8 +66,9 @@ fn read_body(binding: &Binding, input: &MessageDescriptor, body: &[u8]) -> Resul
 
 fn parse_json(descriptor: MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, HttpError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let message = DynamicMessage::deserialize_with_options(descriptor, &mut deserializer, &DeserializeOptions::new())
-        .map_err(invalid_json)?;
+    let message =
+        DynamicMessage::deserialize_with_options(descriptor, &mut deserializer, &DeserializeOptions::new())
+            .map_err(invalid_json)?;
     deserializer.end().map_err(invalid_json)?;
     Ok(message)
 }
@@ -84,9 +88,14 @@ fn bind_path(binding: &Binding, segments: &[&str], message: &mut DynamicMessage)
         let text = if span.is_multi_segment() {
             decode_keeping_slashes(&captured)
         } else {
-            percent_decode_str(&captured).decode_utf8().map(|text| text.into_owned()).ok()
+            percent_decode_str(&captured)
+                .decode_utf8()
+                .map(|text| text.into_owned())
+                .ok()
         }
-        .ok_or_else(|| HttpError::invalid_field(&name, &format!("path variable {name:?} is not valid UTF-8")))?;
+        .ok_or_else(|| {
+            HttpError::invalid_field(&name, &format!("path variable {name:?} is not valid UTF-8"))
+        })?;
         let leaf = variable.field.0.last().expect("a field path is never empty");
         let value = parse_field_value(leaf, &text)
             .map_err(|error| HttpError::invalid_field(&name, &format!("path variable {name:?}: {error}")))?;
@@ -131,12 +140,17 @@ fn bind_query(
         if key.is_empty() {
             continue;
         }
-        let reject = |description: String| HttpError::invalid_field(&key, &format!("query parameter {key:?}: {description}"));
+        let reject = |description: String| {
+            HttpError::invalid_field(&key, &format!("query parameter {key:?}: {description}"))
+        };
         if matches!(binding.body, BodySelector::Whole) {
-            return Err(reject("not accepted: the request body carries every field".to_owned()));
+            return Err(reject(
+                "not accepted: the request body carries every field".to_owned(),
+            ));
         }
         let parts: Vec<&str> = key.split('.').collect();
-        let field = resolve_field_path(input, &parts).map_err(|error| reject(format!("unknown parameter ({error})")))?;
+        let field = resolve_field_path(input, &parts)
+            .map_err(|error| reject(format!("unknown parameter ({error})")))?;
         let proto_path = field.proto_path();
         if is_bound(&binding.bound_fields, &proto_path) {
             return Err(reject("already bound by the path or the body".to_owned()));
@@ -161,7 +175,9 @@ fn set_from_query(
 ) -> Result<(), String> {
     let slot = field_slot(message, &field.0);
     if leaf.is_list() {
-        slot.as_list_mut().expect("a repeated field holds a list").push(value);
+        slot.as_list_mut()
+            .expect("a repeated field holds a list")
+            .push(value);
         return Ok(());
     }
     if seen.iter().any(|path| path == proto_path) {
@@ -175,7 +191,9 @@ fn set_from_query(
 /// Whether `path` is, is inside, or contains a field bound elsewhere.
 fn is_bound(bound_fields: &[String], path: &str) -> bool {
     bound_fields.iter().any(|bound| {
-        let nested = |outer: &str, inner: &str| inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes()[outer.len()] == b'.';
+        let nested = |outer: &str, inner: &str| {
+            inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes()[outer.len()] == b'.'
+        };
         bound == path || nested(bound, path) || nested(path, bound)
     })
 }

@@ -48,9 +48,18 @@ fn weave(request: &str, body: &str) -> Result<serde_json::Value, String> {
 fn path_variables_follow_the_decoding_rules() {
     let cases = [
         ("GET /v1/books/a%2Fb", json!({"name": "a/b"})),
-        ("GET /v1/books/caf%C3%A9%20au%20lait", json!({"name": "café au lait"})),
-        ("GET /v1/shelves/s%201/books/b%2Fc", json!({"name": "shelves/s 1/books/b%2Fc"})),
-        ("GET /v1/files/a/b%2Fc/d%20e", json!({"path": "files/a/b%2Fc/d e"})),
+        (
+            "GET /v1/books/caf%C3%A9%20au%20lait",
+            json!({"name": "café au lait"}),
+        ),
+        (
+            "GET /v1/shelves/s%201/books/b%2Fc",
+            json!({"name": "shelves/s 1/books/b%2Fc"}),
+        ),
+        (
+            "GET /v1/files/a/b%2Fc/d%20e",
+            json!({"path": "files/a/b%2Fc/d e"}),
+        ),
         ("GET /v1/files", json!({"path": "files"})),
         ("GET /v1/books/100%", json!({"name": "100%"})),
         ("POST /v1/search/42:archive", json!({"int64Value": "42"})),
@@ -63,39 +72,91 @@ fn path_variables_follow_the_decoding_rules() {
 #[test]
 fn query_parameters_bind_typed_fields() {
     let cases = [
-        ("?int32_value=-3&int64Value=12", json!({"int32Value": -3, "int64Value": "12"})),
-        ("?nested.label=x&nested.child.count=2", json!({"nested": {"label": "x", "child": {"count": 2}}})),
-        ("?repeated_int32=1&repeated_int32=2", json!({"repeatedInt32": [1, 2]})),
-        ("?repeated_enum=COLOR_RED&repeated_enum=2", json!({"repeatedEnum": ["COLOR_RED", "COLOR_GREEN"]})),
-        ("?enum_value=COLOR_GREEN&bool_value=true", json!({"enumValue": "COLOR_GREEN", "boolValue": true})),
-        ("?double_value=2.5&float_value=NaN", json!({"doubleValue": 2.5, "floatValue": "NaN"})),
+        (
+            "?int32_value=-3&int64Value=12",
+            json!({"int32Value": -3, "int64Value": "12"}),
+        ),
+        (
+            "?nested.label=x&nested.child.count=2",
+            json!({"nested": {"label": "x", "child": {"count": 2}}}),
+        ),
+        (
+            "?repeated_int32=1&repeated_int32=2",
+            json!({"repeatedInt32": [1, 2]}),
+        ),
+        (
+            "?repeated_enum=COLOR_RED&repeated_enum=2",
+            json!({"repeatedEnum": ["COLOR_RED", "COLOR_GREEN"]}),
+        ),
+        (
+            "?enum_value=COLOR_GREEN&bool_value=true",
+            json!({"enumValue": "COLOR_GREEN", "boolValue": true}),
+        ),
+        (
+            "?double_value=2.5&float_value=NaN",
+            json!({"doubleValue": 2.5, "floatValue": "NaN"}),
+        ),
         ("?bytes_value=aGk%3D", json!({"bytesValue": "aGk="})),
-        ("?timestamp=2024-01-31T12:00:00Z", json!({"timestamp": "2024-01-31T12:00:00Z"})),
-        ("?duration=90s&field_mask=a,b.c", json!({"duration": "90s", "fieldMask": "a,b.c"})),
-        ("?wrapped_int64=5&wrapped_bool=false", json!({"wrappedInt64": "5", "wrappedBool": false})),
-        ("?repeated_string=a+b&repeated_string=c%26d", json!({"repeatedString": ["a b", "c&d"]})),
+        (
+            "?timestamp=2024-01-31T12:00:00Z",
+            json!({"timestamp": "2024-01-31T12:00:00Z"}),
+        ),
+        (
+            "?duration=90s&field_mask=a,b.c",
+            json!({"duration": "90s", "fieldMask": "a,b.c"}),
+        ),
+        (
+            "?wrapped_int64=5&wrapped_bool=false",
+            json!({"wrappedInt64": "5", "wrappedBool": false}),
+        ),
+        (
+            "?repeated_string=a+b&repeated_string=c%26d",
+            json!({"repeatedString": ["a b", "c&d"]}),
+        ),
         ("?&int32_value=1&", json!({"int32Value": 1})),
     ];
     for (query, expected) in cases {
         let mut expected = expected;
         expected["stringValue"] = json!("s");
-        assert_eq!(weave(&format!("GET /v1/search/s{query}"), ""), Ok(expected), "{query}");
+        assert_eq!(
+            weave(&format!("GET /v1/search/s{query}"), ""),
+            Ok(expected),
+            "{query}"
+        );
     }
 }
 
 #[test]
 fn bad_query_parameters_are_named() {
     let cases = [
-        ("GET /v1/search/s?nope=1", r#"query parameter "nope": unknown parameter"#),
-        ("GET /v1/search/s?nested.nope=1", r#"query parameter "nested.nope": unknown parameter"#),
-        ("GET /v1/search/s?int32_value=x", r#"query parameter "int32_value": expected a 32-bit integer"#),
-        ("GET /v1/search/s?int32_value=1&int32_value=2", "given more than once"),
+        (
+            "GET /v1/search/s?nope=1",
+            r#"query parameter "nope": unknown parameter"#,
+        ),
+        (
+            "GET /v1/search/s?nested.nope=1",
+            r#"query parameter "nested.nope": unknown parameter"#,
+        ),
+        (
+            "GET /v1/search/s?int32_value=x",
+            r#"query parameter "int32_value": expected a 32-bit integer"#,
+        ),
+        (
+            "GET /v1/search/s?int32_value=1&int32_value=2",
+            "given more than once",
+        ),
         ("GET /v1/search/s?string_value=x", "already bound by the path"),
         ("GET /v1/search/s?labels=x", "map fields cannot be set"),
         ("GET /v1/search/s?nested=x", "set its fields one by one"),
         ("GET /v1/search/s?int32_value.x=1", "has no sub-fields"),
-        ("POST /v1/search/1:archive?int32_value=1", "the request body carries every field"),
-        ("PATCH /v1/shelves/1/books/2?book.title=x", "already bound by the path or the body"),
+        (
+            "POST /v1/search/1:archive?int32_value=1",
+            "the request body carries every field",
+        ),
+        (
+            "PATCH /v1/shelves/1/books/2?book.title=x",
+            "already bound by the path or the body",
+        ),
     ];
     for (request, expected) in cases {
         let error = weave(request, "").expect_err(request);
@@ -109,7 +170,9 @@ fn bodies_are_proto3_json() {
         (
             "POST /v1/search/7:archive",
             r#"{"stringValue": "a", "repeated_int32": [1], "enumValue": 2}"#,
-            Ok(json!({"int64Value": "7", "stringValue": "a", "repeatedInt32": [1], "enumValue": "COLOR_GREEN"})),
+            Ok(
+                json!({"int64Value": "7", "stringValue": "a", "repeatedInt32": [1], "enumValue": "COLOR_GREEN"}),
+            ),
         ),
         (
             "POST /v1/search/7:archive",
@@ -119,14 +182,40 @@ fn bodies_are_proto3_json() {
         (
             "PATCH /v1/shelves/1/books/2?update_mask=title",
             r#"{"title": "T", "pages": "300"}"#,
-            Ok(json!({"book": {"name": "shelves/1/books/2", "title": "T", "pages": "300"}, "updateMask": "title"})),
+            Ok(
+                json!({"book": {"name": "shelves/1/books/2", "title": "T", "pages": "300"}, "updateMask": "title"}),
+            ),
         ),
-        ("POST /v1/search/7:archive", "  \n", Ok(json!({"int64Value": "7"}))),
-        ("POST /v1/search/7:archive", r#"{"bogus": 1}"#, Err("unrecognized field name 'bogus'")),
-        ("POST /v1/search/7:archive", r#"{"int32Value": "x"}"#, Err("invalid JSON body")),
-        ("POST /v1/search/7:archive", r#"{"stringValue": "a"} x"#, Err("trailing characters at line 1 column 22")),
-        ("POST /v1/search/7:archive", r#"{"stringValue": "#, Err("EOF while parsing a value at line 1 column 16")),
-        ("GET /v1/books/b", r#"{"name": "x"}"#, Err("takes no request body")),
+        (
+            "POST /v1/search/7:archive",
+            "  \n",
+            Ok(json!({"int64Value": "7"})),
+        ),
+        (
+            "POST /v1/search/7:archive",
+            r#"{"bogus": 1}"#,
+            Err("unrecognized field name 'bogus'"),
+        ),
+        (
+            "POST /v1/search/7:archive",
+            r#"{"int32Value": "x"}"#,
+            Err("invalid JSON body"),
+        ),
+        (
+            "POST /v1/search/7:archive",
+            r#"{"stringValue": "a"} x"#,
+            Err("trailing characters at line 1 column 22"),
+        ),
+        (
+            "POST /v1/search/7:archive",
+            r#"{"stringValue": "#,
+            Err("EOF while parsing a value at line 1 column 16"),
+        ),
+        (
+            "GET /v1/books/b",
+            r#"{"name": "x"}"#,
+            Err("takes no request body"),
+        ),
     ];
     for (request, body, expected) in cases {
         match (weave(request, body), expected) {
@@ -149,6 +238,10 @@ fn multi_segment_decoding_keeps_encoded_slashes_only() {
         ("%FF", None),
     ];
     for (captured, expected) in cases {
-        assert_eq!(decode_keeping_slashes(captured).as_deref(), expected, "{captured}");
+        assert_eq!(
+            decode_keeping_slashes(captured).as_deref(),
+            expected,
+            "{captured}"
+        );
     }
 }

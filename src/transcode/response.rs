@@ -15,7 +15,11 @@ use super::descriptor::{Binding, FieldPath, resolve_field_path};
 use super::status::HttpError;
 
 /// Characters kept as they are in a path segment (RFC 3986 unreserved).
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 const JSON_OPTIONS: SerializeOptions = SerializeOptions::new().skip_default_fields(false);
 
@@ -99,7 +103,10 @@ fn scalar_text(message: &DynamicMessage, path: &FieldPath) -> Option<String> {
 }
 
 /// Renders the gRPC response message `output` (protobuf bytes) for `binding`.
-pub(crate) fn render_success(binding: &Binding, output: &[u8]) -> Result<http::Response<axum::body::Body>, HttpError> {
+pub(crate) fn render_success(
+    binding: &Binding,
+    output: &[u8],
+) -> Result<http::Response<axum::body::Body>, HttpError> {
     let message = DynamicMessage::decode(binding.method.output(), output).map_err(|error| {
         tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
         tonic::Status::internal("the service returned an undecodable response")
@@ -113,7 +120,10 @@ pub(crate) fn render_success(binding: &Binding, output: &[u8]) -> Result<http::R
                 let whole = message
                     .serialize_with_options(serde_json::value::Serializer, &JSON_OPTIONS)
                     .map_err(internal_json)?;
-                let selected = whole.get(field.json_name()).cloned().unwrap_or(serde_json::Value::Null);
+                let selected = whole
+                    .get(field.json_name())
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
                 (serde_json::to_vec(&selected).map_err(internal_json)?, None)
             }
         },

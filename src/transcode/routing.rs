@@ -48,7 +48,9 @@ pub(crate) enum Lookup<'r, 'p, T> {
         segments: Vec<&'p str>,
     },
     /// The path exists, but not for this method.
-    MethodNotAllowed { allow: Vec<Method> },
+    MethodNotAllowed {
+        allow: Vec<Method>,
+    },
     NotFound,
 }
 
@@ -179,11 +181,7 @@ struct Search<'a> {
 
 impl<'a> Search<'a> {
     fn new(method: &'a Method, verb: Option<&'a str>, allow: &'a mut Vec<Method>) -> Self {
-        Search {
-            method,
-            verb,
-            allow,
-        }
+        Search { method, verb, allow }
     }
 
     fn node<'r, T>(&mut self, node: &'r Node<T>, segments: &[&str], index: usize) -> Option<&'r T> {

@@ -103,7 +103,8 @@ impl HttpError {
                 value: bad_request.encode_to_vec(),
             }],
         };
-        let status = tonic::Status::with_details(Code::InvalidArgument, message, details.encode_to_vec().into());
+        let status =
+            tonic::Status::with_details(Code::InvalidArgument, message, details.encode_to_vec().into());
         status.into()
     }
 
@@ -163,9 +164,11 @@ fn render_details(status: &tonic::Status, pool: &DescriptorPool) -> Vec<Box<serd
         .details
         .iter()
         .filter_map(|detail| {
-            let message = DynamicMessage::decode(any_descriptor.clone(), detail.encode_to_vec().as_slice()).ok()?;
+            let message =
+                DynamicMessage::decode(any_descriptor.clone(), detail.encode_to_vec().as_slice()).ok()?;
             let mut json = Vec::new();
-            let rendered = message.serialize_with_options(&mut serde_json::Serializer::new(&mut json), &options);
+            let rendered =
+                message.serialize_with_options(&mut serde_json::Serializer::new(&mut json), &options);
             match rendered.map(|()| String::from_utf8(json)) {
                 Ok(Ok(json)) => serde_json::value::RawValue::from_string(json).ok(),
                 Ok(Err(error)) => {
@@ -255,7 +258,10 @@ mod tests {
                 serde_json::json!({"code": 8, "message": "the request body is larger than the limit of 10 bytes", "details": []}),
             ),
             (
-                HttpError::invalid_field("page_size", "query parameter \"page_size\": expected a 32-bit integer"),
+                HttpError::invalid_field(
+                    "page_size",
+                    "query parameter \"page_size\": expected a 32-bit integer",
+                ),
                 400,
                 None,
                 serde_json::json!({

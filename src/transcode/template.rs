@@ -92,10 +92,7 @@ impl PathTemplate {
         let mut variables = Vec::new();
         for segment in &self.segments {
             match segment {
-                Segment::Variable {
-                    field_path,
-                    segments,
-                } => {
+                Segment::Variable { field_path, segments } => {
                     let start = matchers.len();
                     matchers.extend(segments.iter().map(Segment::to_match_segment));
                     let open_ended = matchers.last() == Some(&MatchSegment::Multi);
@@ -201,10 +198,7 @@ impl Parser<'_> {
             vec![Segment::Single]
         };
         self.expect(b'}')?;
-        Ok(Segment::Variable {
-            field_path,
-            segments,
-        })
+        Ok(Segment::Variable { field_path, segments })
     }
 
     fn identifier(&mut self) -> Result<String, TemplateError> {
@@ -275,10 +269,7 @@ impl fmt::Display for Segment {
             Segment::Literal(text) => f.write_str(text),
             Segment::Single => f.write_str("*"),
             Segment::Multi => f.write_str("**"),
-            Segment::Variable {
-                field_path,
-                segments,
-            } => {
+            Segment::Variable { field_path, segments } => {
                 write!(f, "{{{}", field_path.join("."))?;
                 if segments.as_slice() != [Segment::Single] {
                     f.write_str("=")?;
@@ -329,8 +320,7 @@ mod tests {
             ("/v1/a-b.c~d_e", "/v1/a-b.c~d_e"),
         ];
         for (template, displayed) in cases {
-            let parsed = PathTemplate::parse(template)
-                .unwrap_or_else(|error| panic!("{template}: {error}"));
+            let parsed = PathTemplate::parse(template).unwrap_or_else(|error| panic!("{template}: {error}"));
             assert_eq!(parsed.to_string(), displayed, "{template}");
             assert_eq!(PathTemplate::parse(displayed).unwrap(), parsed, "{template}");
         }
@@ -364,7 +354,9 @@ mod tests {
     #[test]
     fn flatten_gives_segments_and_spans() {
         use MatchSegment::*;
-        let cases: [(&str, Vec<MatchSegment>, Vec<(&str, usize, Option<usize>, bool)>); 4] = [
+        /// (field path, start, end, multi-segment)
+        type Span = (&'static str, usize, Option<usize>, bool);
+        let cases: [(&str, Vec<MatchSegment>, Vec<Span>); 4] = [
             (
                 "/v1/users/{id}",
                 vec![Literal("v1".into()), Literal("users".into()), Single],
@@ -372,7 +364,13 @@ mod tests {
             ),
             (
                 "/v1/{name=shelves/*/books/*}",
-                vec![Literal("v1".into()), Literal("shelves".into()), Single, Literal("books".into()), Single],
+                vec![
+                    Literal("v1".into()),
+                    Literal("shelves".into()),
+                    Single,
+                    Literal("books".into()),
+                    Single,
+                ],
                 vec![("name", 1, Some(5), true)],
             ),
             (

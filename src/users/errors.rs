@@ -65,10 +65,7 @@ impl From<StoreError> for UserError {
 impl From<UserError> for Status {
     fn from(err: UserError) -> Self {
         match err {
-            UserError::InvalidArgument {
-                message,
-                violations,
-            } => bad_request(message, violations),
+            UserError::InvalidArgument { message, violations } => bad_request(message, violations),
             UserError::NotFound { id } => Status::not_found(format!("user {id:?} not found")),
             UserError::EmailTaken { email } => {
                 Status::already_exists(format!("a user with email {email:?} already exists"))
@@ -100,11 +97,7 @@ fn bad_request(message: String, violations: Vec<Violation>) -> Status {
             value: detail.encode_to_vec(),
         }],
     };
-    Status::with_details(
-        Code::InvalidArgument,
-        message,
-        status.encode_to_vec().into(),
-    )
+    Status::with_details(Code::InvalidArgument, message, status.encode_to_vec().into())
 }
 
 #[cfg(test)]
@@ -127,11 +120,7 @@ mod tests {
         assert_eq!(rpc.message, status.message());
         assert_eq!(rpc.details[0].type_url, BAD_REQUEST_TYPE_URL);
         let detail = BadRequest::decode(rpc.details[0].value.as_slice()).unwrap();
-        let fields: Vec<_> = detail
-            .field_violations
-            .iter()
-            .map(|v| v.field.as_str())
-            .collect();
+        let fields: Vec<_> = detail.field_violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["name", "email"]);
     }
 

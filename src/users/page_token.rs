@@ -42,9 +42,7 @@ impl PageTokens {
     /// The id a token resumes after; fails for anything this key did not
     /// sign, byte for byte.
     pub(crate) fn decode(&self, token: &str) -> Result<String, InvalidPageToken> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| InvalidPageToken)?;
+        let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| InvalidPageToken)?;
         if bytes.len() <= 1 + MAC_LEN {
             return Err(InvalidPageToken);
         }
@@ -88,11 +86,7 @@ mod tests {
         let truncated = good[..good.len() - 4].to_owned();
         let cases: Vec<(&str, String, Result<String, InvalidPageToken>)> = vec![
             ("round trip", good.clone(), Ok(ID.to_owned())),
-            (
-                "tampered version",
-                tampered(&good, 0),
-                Err(InvalidPageToken),
-            ),
+            ("tampered version", tampered(&good, 0), Err(InvalidPageToken)),
             ("tampered cursor", tampered(&good, 5), Err(InvalidPageToken)),
             (
                 "tampered mac",

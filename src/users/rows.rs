@@ -36,13 +36,7 @@ impl UserRow {
             name: row.get(1)?,
             email: row.get(2)?,
             role: row.get(3)?,
-            address: [
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-            ],
+            address: [row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?],
             tags: row.get(9)?,
             metadata: row.get(10)?,
             created_at_nanos: row.get(11)?,
@@ -52,8 +46,7 @@ impl UserRow {
 
     pub(super) fn into_user(self) -> Result<User, StoreError> {
         let tags: Vec<String> = serde_json::from_str(&self.tags).map_err(internal)?;
-        let metadata: HashMap<String, String> =
-            serde_json::from_str(&self.metadata).map_err(internal)?;
+        let metadata: HashMap<String, String> = serde_json::from_str(&self.metadata).map_err(internal)?;
         let [street, city, state, country, postal_code] = self.address;
         let address = Address {
             street,
@@ -67,7 +60,8 @@ impl UserRow {
             name: self.name,
             email: self.email,
             role: self.role,
-            address: (address != Address::default()).then_some(address),
+            // Always present, so every user has the same JSON shape.
+            address: Some(address),
             tags,
             metadata,
             created_at: Some(from_nanos(self.created_at_nanos)),

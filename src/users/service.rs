@@ -13,8 +13,8 @@ use super::store::{Store, StoreError};
 use super::validation::validate_create;
 use crate::proto::users::v1::user_service_server::UserService;
 use crate::proto::users::v1::{
-    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse,
-    ListUsersRequest, ListUsersResponse, User,
+    CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse, ListUsersRequest,
+    ListUsersResponse, User,
 };
 
 /// The page size when a request gives none.
@@ -43,8 +43,8 @@ impl UserDirectory {
             name: request.name,
             email: request.email,
             role: request.role,
-            // An all-empty address is no address; stored and read back alike.
-            address: request.address.filter(|a| *a != Address::default()),
+            // Always present (empty when not given), as it is when read back.
+            address: Some(request.address.unwrap_or_default()),
             tags: request.tags,
             metadata: request.metadata,
             created_at: Some(now),
@@ -128,17 +128,11 @@ fn page_size(requested: i32) -> Result<usize, UserError> {
 
 #[tonic::async_trait]
 impl UserService for UserDirectory {
-    async fn create_user(
-        &self,
-        request: Request<CreateUserRequest>,
-    ) -> Result<Response<User>, Status> {
+    async fn create_user(&self, request: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
         Ok(Response::new(self.create(request.into_inner()).await?))
     }
 
-    async fn get_user(
-        &self,
-        request: Request<GetUserRequest>,
-    ) -> Result<Response<GetUserResponse>, Status> {
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<GetUserResponse>, Status> {
         let user = self.get(request.into_inner().id).await?;
         Ok(Response::new(GetUserResponse { user: Some(user) }))
     }
@@ -150,10 +144,7 @@ impl UserService for UserDirectory {
         Ok(Response::new(self.list(request.into_inner()).await?))
     }
 
-    async fn delete_user(
-        &self,
-        request: Request<DeleteUserRequest>,
-    ) -> Result<Response<()>, Status> {
+    async fn delete_user(&self, request: Request<DeleteUserRequest>) -> Result<Response<()>, Status> {
         self.delete(request.into_inner().id).await?;
         Ok(Response::new(()))
     }

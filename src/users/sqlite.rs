@@ -33,14 +33,12 @@ impl SqliteStore {
     /// directory, and brings the schema up to date.
     pub(crate) fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|err| {
-                StoreError::Internal(format!("creating {}: {err}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|err| StoreError::Internal(format!("creating {}: {err}", parent.display())))?;
         }
         let open = || -> Result<Connection, StoreError> {
-            let conn = Connection::open(path).map_err(|err| {
-                StoreError::Internal(format!("opening {}: {err}", path.display()))
-            })?;
+            let conn = Connection::open(path)
+                .map_err(|err| StoreError::Internal(format!("opening {}: {err}", path.display())))?;
             schema::configure(&conn)?;
             Ok(conn)
         };
@@ -51,8 +49,7 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| {
                 let conn = open()?;
-                conn.execute_batch("PRAGMA query_only = ON")
-                    .map_err(internal)?;
+                conn.execute_batch("PRAGMA query_only = ON").map_err(internal)?;
                 Ok(Mutex::new(conn))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -175,11 +172,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_after(
-        &self,
-        after_id: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<User>, StoreError> {
+    async fn list_after(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
         let after_id = after_id.unwrap_or("").to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| {

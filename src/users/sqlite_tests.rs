@@ -40,12 +40,7 @@ async fn create_get_delete_round_trip() {
         .unwrap()
         .into_inner();
     assert_eq!(created.name, "Ada");
-    assert_eq!(
-        uuid::Uuid::parse_str(&created.id)
-            .unwrap()
-            .get_version_num(),
-        7
-    );
+    assert_eq!(uuid::Uuid::parse_str(&created.id).unwrap().get_version_num(), 7);
     assert_eq!(created.created_at, created.updated_at);
 
     let get = |id: &str| service.get_user(Request::new(GetUserRequest { id: id.into() }));
@@ -64,16 +59,10 @@ async fn create_get_delete_round_trip() {
 
     let delete = |id: &str| service.delete_user(Request::new(DeleteUserRequest { id: id.into() }));
     delete(&created.id).await.unwrap();
-    assert_eq!(
-        delete(&created.id).await.unwrap_err().code(),
-        Code::NotFound
-    );
+    assert_eq!(delete(&created.id).await.unwrap_err().code(), Code::NotFound);
     let missing = get(&created.id).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(
-        missing.message(),
-        format!("user {:?} not found", created.id)
-    );
+    assert_eq!(missing.message(), format!("user {:?} not found", created.id));
     assert_eq!(get("").await.unwrap_err().code(), Code::InvalidArgument);
 }
 

@@ -33,11 +33,7 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Returns up to `limit` users with ids greater than `after_id` (all
     /// users when `None`), ordered by id, which is creation order.
-    async fn list_after(
-        &self,
-        after_id: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<User>, StoreError>;
+    async fn list_after(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;
 
     /// Flushes and releases what the store holds; call once at shutdown.
     async fn close(&self) -> Result<(), StoreError>;

@@ -29,9 +29,7 @@ impl Violation {
 
 /// Checks a create request; on success returns it normalized (the name
 /// trimmed), otherwise every violation found.
-pub(crate) fn validate_create(
-    mut request: CreateUserRequest,
-) -> Result<CreateUserRequest, Vec<Violation>> {
+pub(crate) fn validate_create(mut request: CreateUserRequest) -> Result<CreateUserRequest, Vec<Violation>> {
     let mut violations = Vec::new();
 
     let name = request.name.trim();
@@ -171,10 +169,7 @@ mod tests {
                 Ok(_) => Vec::new(),
                 Err(violations) => violations.iter().map(|v| v.field.clone()).collect(),
             };
-            assert_eq!(
-                fields, *expected,
-                "name={name:?} email={email:?} role={role}"
-            );
+            assert_eq!(fields, *expected, "name={name:?} email={email:?} role={role}");
         }
     }
 

@@ -1,0 +1,90 @@
+//! How a REST call reaches the service in process: through tonic's tower
+//! service (what the gateway does: gRPC framing, tonic's router and codec)
+//! or by calling the service trait directly (what per-method glue would do).
+//! Both run the same trivial service, so the difference is the dispatch cost.
+//!
+//! `cargo bench --bench dispatch`
+
+use std::collections::HashMap;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gateway::proto::users::v1::user_service_server::{UserService, UserServiceServer};
+use gateway::proto::users::v1::{
+    CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse, ListUsersRequest,
+    ListUsersResponse, User,
+};
+use gateway::transcode::Backend;
+use http::HeaderMap;
+use prost::Message as _;
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+/// A service that answers GetUser from memory and nothing else.
+struct InMemory {
+    users: HashMap<String, User>,
+}
+
+#[tonic::async_trait]
+impl UserService for InMemory {
+    async fn create_user(&self, _: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
+        Err(Status::unimplemented("bench"))
+    }
+
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<GetUserResponse>, Status> {
+        let user = self.users.get(&request.get_ref().id).cloned();
+        Ok(Response::new(GetUserResponse { user }))
+    }
+
+    async fn list_users(&self, _: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
+        Err(Status::unimplemented("bench"))
+    }
+
+    async fn delete_user(&self, _: Request<DeleteUserRequest>) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("bench"))
+    }
+}
+
+fn service() -> InMemory {
+    let user = User {
+        id: "01930000-0000-7000-8000-000000000001".into(),
+        name: "Ada Lovelace".into(),
+        email: "ada@example.com".into(),
+        tags: vec!["math".into()],
+        ..User::default()
+    };
+    InMemory {
+        users: HashMap::from([(user.id.clone(), user)]),
+    }
+}
+
+fn dispatch(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let request = GetUserRequest {
+        id: "01930000-0000-7000-8000-000000000001".into(),
+    }
+    .encode_to_vec();
+    let headers = HeaderMap::new();
+
+    let direct = service();
+    c.bench_function("dispatch/direct_trait_call", |b| {
+        b.to_async(&runtime).iter(|| async {
+            // Glue per method: decode, call, encode.
+            let message = GetUserRequest::decode(request.as_slice()).unwrap();
+            let response = direct.get_user(Request::new(message)).await.unwrap();
+            response.into_inner().encode_to_vec()
+        })
+    });
+
+    let backend = Backend::new(Routes::new(UserServiceServer::new(service())));
+    c.bench_function("dispatch/tonic_tower_service", |b| {
+        b.to_async(&runtime).iter(|| async {
+            backend
+                .unary("/users.v1.UserService/GetUser", &headers, &request)
+                .await
+                .unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, dispatch);
+criterion_main!(benches);

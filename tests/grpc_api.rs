@@ -1,0 +1,309 @@
+//! `users.v1.UserService` over gRPC with the generated tonic client, the
+//! health service, and agreement between the gRPC and REST faces.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{TestServer, assert_error_body};
+use gateway::proto::google::rpc::{BadRequest, Status as RpcStatus};
+use gateway::proto::users::v1::{
+    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, User, UserRole,
+};
+use prost::Message as _;
+use serde_json::{Value, json};
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+fn create_request(name: &str, email: &str) -> CreateUserRequest {
+    CreateUserRequest {
+        name: name.to_owned(),
+        email: email.to_owned(),
+        ..Default::default()
+    }
+}
+
+fn full_request() -> CreateUserRequest {
+    CreateUserRequest {
+        name: "Grace Hopper".to_owned(),
+        email: "grace@example.com".to_owned(),
+        role: UserRole::Admin as i32,
+        address: Some(Address {
+            street: "1 Compiler Rd".to_owned(),
+            city: "Arlington".to_owned(),
+            state: "VA".to_owned(),
+            country: "US".to_owned(),
+            postal_code: "22201".to_owned(),
+        }),
+        tags: vec!["navy".to_owned(), "cobol".to_owned()],
+        metadata: HashMap::from([("rank".to_owned(), "rear admiral".to_owned())]),
+    }
+}
+
+/// The REST rendering that `user` should have.
+fn user_json(user: &User) -> Value {
+    let address = user.address.clone().unwrap_or_default();
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "role": UserRole::try_from(user.role).expect("a known role").as_str_name(),
+        "address": {
+            "street": address.street, "city": address.city, "state": address.state,
+            "country": address.country, "postalCode": address.postal_code,
+        },
+        "tags": user.tags,
+        "metadata": user.metadata,
+        "createdAt": user.created_at.expect("created_at is set").to_string(),
+        "updatedAt": user.updated_at.expect("updated_at is set").to_string(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_get_list_delete() {
+    let server = TestServer::start().await;
+    let mut client = server.grpc().await;
+
+    let created = client
+        .create_user(full_request())
+        .await
+        .expect("create")
+        .into_inner();
+    assert!(!created.id.is_empty());
+    let expected = full_request();
+    assert_eq!(
+        (
+            &created.name,
+            &created.email,
+            created.role,
+            &created.address,
+            &created.tags,
+            &created.metadata
+        ),
+        (
+            &expected.name,
+            &expected.email,
+            expected.role,
+            &expected.address,
+            &expected.tags,
+            &expected.metadata
+        )
+    );
+    assert!(created.created_at.is_some() && created.updated_at.is_some());
+
+    let fetched = client
+        .get_user(GetUserRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(fetched.user.as_ref(), Some(&created));
+
+    let second = client
+        .create_user(create_request("Second", "second@example.com"))
+        .await
+        .expect("create a second user")
+        .into_inner();
+    let listed = client
+        .list_users(ListUsersRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.users, [created.clone(), second.clone()]);
+    assert_eq!(listed.next_page_token, "");
+
+    let page = client
+        .list_users(ListUsersRequest {
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .expect("list one")
+        .into_inner();
+    assert_eq!(page.users, std::slice::from_ref(&created));
+    let rest = client
+        .list_users(ListUsersRequest {
+            page_size: 1,
+            page_token: page.next_page_token,
+        })
+        .await
+        .expect("list the rest")
+        .into_inner();
+    assert_eq!((rest.users, rest.next_page_token), (vec![second], String::new()));
+
+    client
+        .delete_user(DeleteUserRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .expect("delete");
+    let gone = client
+        .get_user(GetUserRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound, "{gone:?}");
+    let again = client
+        .delete_user(DeleteUserRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::NotFound, "{again:?}");
+    assert!(again.message().contains(&created.id), "{again:?}");
+    drop(client);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_users_carry_a_bad_request_detail() {
+    let server = TestServer::start().await;
+    let mut client = server.grpc().await;
+    let status = client.create_user(create_request("", "nope")).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(!status.details().is_empty(), "grpc-status-details-bin is present");
+
+    let decoded = RpcStatus::decode(status.details()).expect("details decode as google.rpc.Status");
+    assert_eq!(decoded.code, Code::InvalidArgument as i32);
+    let detail = decoded
+        .details
+        .iter()
+        .find(|any| any.type_url == "type.googleapis.com/google.rpc.BadRequest")
+        .unwrap_or_else(|| panic!("a BadRequest detail in {decoded:?}"));
+    let bad_request = BadRequest::decode(detail.value.as_slice()).expect("a BadRequest");
+    let fields: Vec<&str> = bad_request
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert!(
+        fields.contains(&"name") && fields.contains(&"email"),
+        "{fields:?}"
+    );
+
+    let negative = client
+        .list_users(ListUsersRequest {
+            page_size: -5,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(negative.code(), Code::InvalidArgument, "{negative:?}");
+    let tampered = client
+        .list_users(ListUsersRequest {
+            page_size: 1,
+            page_token: "garbage".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(tampered.code(), Code::InvalidArgument, "{tampered:?}");
+    drop(client);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicates_and_missing_users() {
+    let server = TestServer::start().await;
+    let mut client = server.grpc().await;
+    client
+        .create_user(create_request("Eve", "eve@example.com"))
+        .await
+        .expect("create");
+    let duplicate = client
+        .create_user(create_request("Eve Again", "EVE@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), Code::AlreadyExists, "{duplicate:?}");
+
+    let missing = client
+        .get_user(GetUserRequest {
+            id: "no-such-user".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    assert!(missing.message().contains("no-such-user"), "{missing:?}");
+    drop(client);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_rest_creates_grpc_reads() {
+    let server = TestServer::start().await;
+    let rest_user = server
+        .create_user(json!({
+            "name": "Rita", "email": "rita@example.com", "role": "USER_ROLE_VIEWER",
+            "address": {"city": "Oslo", "postalCode": "0150"},
+            "tags": ["b", "a"], "metadata": {"k": "v"}
+        }))
+        .await;
+    let mut client = server.grpc().await;
+    let id = rest_user["id"].as_str().unwrap().to_owned();
+    let user = client
+        .get_user(GetUserRequest { id: id.clone() })
+        .await
+        .expect("gRPC reads the REST user")
+        .into_inner()
+        .user
+        .expect("the user is set");
+    assert_eq!(user.id, id);
+    assert_eq!(user.role, UserRole::Viewer as i32);
+    assert_eq!(user.tags, ["b", "a"]);
+    assert_eq!(user_json(&user), rest_user);
+    drop(client);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_grpc_creates_rest_reads_and_grpc_deletes_rest_misses() {
+    let server = TestServer::start().await;
+    let mut client = server.grpc().await;
+    let user = client
+        .create_user(full_request())
+        .await
+        .expect("create")
+        .into_inner();
+    let path = format!("/v1/users/{}", user.id);
+
+    let (status, rest_user) = server.get_json(&path).await;
+    assert_eq!(status, 200, "{rest_user}");
+    assert_eq!(rest_user, user_json(&user));
+
+    client
+        .delete_user(DeleteUserRequest { id: user.id.clone() })
+        .await
+        .expect("delete over gRPC");
+    let (status, body) = server.get_json(&path).await;
+    assert_eq!(status, 404, "{body}");
+    assert_error_body(&body, Code::NotFound as i64);
+    drop(client);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_reports_the_user_service_serving() {
+    let server = TestServer::start().await;
+    let mut health = HealthClient::new(server.channel().await);
+    let response = health
+        .check(HealthCheckRequest {
+            service: "users.v1.UserService".to_owned(),
+        })
+        .await
+        .expect("health check")
+        .into_inner();
+    assert_eq!(response.status, ServingStatus::Serving as i32);
+
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "no.such.Service".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+    drop(health);
+    server.shutdown().await;
+}
