@@ -307,3 +307,51 @@ async fn health_reports_the_user_service_serving() {
     drop(health);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_lists_the_services_and_describes_the_user_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let server = TestServer::start().await;
+    let mut reflection = ServerReflectionClient::new(server.channel().await);
+    let requests = [
+        MessageRequest::ListServices(String::new()),
+        MessageRequest::FileContainingSymbol("users.v1.UserService".to_owned()),
+    ]
+    .map(|message_request| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(message_request),
+    });
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter(requests))
+        .await
+        .expect("reflection stream")
+        .into_inner();
+
+    let listed = responses.message().await.unwrap().unwrap().message_response;
+    let Some(MessageResponse::ListServicesResponse(list)) = listed else {
+        panic!("expected a service list, got {listed:?}");
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|service| service.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "users.v1.UserService"
+        ]
+    );
+
+    let described = responses.message().await.unwrap().unwrap().message_response;
+    let Some(MessageResponse::FileDescriptorResponse(files)) = described else {
+        panic!("expected file descriptors, got {described:?}");
+    };
+    let file = prost_types::FileDescriptorProto::decode(files.file_descriptor_proto[0].as_slice()).unwrap();
+    assert_eq!(file.name(), "users/v1/users.proto");
+    drop(reflection);
+    server.shutdown().await;
+}
