@@ -11,7 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gateway::proto::users::v1::user_service_server::{UserService, UserServiceServer};
 use gateway::proto::users::v1::{
     CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse, ListUsersRequest,
-    ListUsersResponse, User,
+    ListUsersResponse, UpdateUserRequest, User,
 };
 use gateway::transcode::Backend;
 use http::HeaderMap;
@@ -36,6 +36,10 @@ impl UserService for InMemory {
     }
 
     async fn list_users(&self, _: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
+        Err(Status::unimplemented("bench"))
+    }
+
+    async fn update_user(&self, _: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
         Err(Status::unimplemented("bench"))
     }
 

@@ -45,7 +45,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|r| format!("{:#?}", r.into_inner()))
         }
         ["delete", id] => {
-            let request = DeleteUserRequest { id: (*id).to_owned() };
+            let request = DeleteUserRequest {
+                id: (*id).to_owned(),
+                ..DeleteUserRequest::default()
+            };
             client.delete_user(request).await.map(|_| "deleted".to_owned())
         }
         _ => {

@@ -35,10 +35,8 @@ async fn users_survive_a_graceful_restart() {
     assert_eq!(server.database_path(), database);
     let (status, listed) = server.get_json("/v1/users").await;
     assert_eq!(status, 200, "{listed}");
-    assert_eq!(
-        listed,
-        json!({"users": [created[0], created[2]], "nextPageToken": ""})
-    );
+    assert_eq!(listed["users"], json!([created[0], created[2]]));
+    assert_eq!(listed["nextPageToken"], "");
 
     // The unique email index survived too.
     let response = server

@@ -119,6 +119,7 @@ async fn create_get_list_delete() {
         .list_users(ListUsersRequest {
             page_size: 1,
             page_token: String::new(),
+            ..Default::default()
         })
         .await
         .expect("list one")
@@ -128,6 +129,7 @@ async fn create_get_list_delete() {
         .list_users(ListUsersRequest {
             page_size: 1,
             page_token: page.next_page_token,
+            ..Default::default()
         })
         .await
         .expect("list the rest")
@@ -137,6 +139,7 @@ async fn create_get_list_delete() {
     client
         .delete_user(DeleteUserRequest {
             id: created.id.clone(),
+            ..Default::default()
         })
         .await
         .expect("delete");
@@ -150,6 +153,7 @@ async fn create_get_list_delete() {
     let again = client
         .delete_user(DeleteUserRequest {
             id: created.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -189,6 +193,7 @@ async fn invalid_users_carry_a_bad_request_detail() {
         .list_users(ListUsersRequest {
             page_size: -5,
             page_token: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -197,6 +202,7 @@ async fn invalid_users_carry_a_bad_request_detail() {
         .list_users(ListUsersRequest {
             page_size: 1,
             page_token: "garbage".to_owned(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -274,7 +280,10 @@ async fn what_grpc_creates_rest_reads_and_grpc_deletes_rest_misses() {
     assert_eq!(rest_user, user_json(&user));
 
     client
-        .delete_user(DeleteUserRequest { id: user.id.clone() })
+        .delete_user(DeleteUserRequest {
+            id: user.id.clone(),
+            ..Default::default()
+        })
         .await
         .expect("delete over gRPC");
     let (status, body) = server.get_json(&path).await;

@@ -56,6 +56,7 @@ impl UserRow {
             postal_code,
         };
         Ok(User {
+            etag: String::new(),
             id: self.id,
             name: self.name,
             email: self.email,

@@ -14,7 +14,7 @@ use super::validation::validate_create;
 use crate::proto::users::v1::user_service_server::UserService;
 use crate::proto::users::v1::{
     CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse, ListUsersRequest,
-    ListUsersResponse, User,
+    ListUsersResponse, UpdateUserRequest, User,
 };
 
 /// The page size when a request gives none.
@@ -49,6 +49,7 @@ impl UserDirectory {
             metadata: request.metadata,
             created_at: Some(now),
             updated_at: Some(now),
+            etag: String::new(),
         };
         match self.store.insert(&user).await {
             Ok(()) => Ok(user),
@@ -95,6 +96,7 @@ impl UserDirectory {
             String::new()
         };
         Ok(ListUsersResponse {
+            total_size: 0,
             users,
             next_page_token,
         })
@@ -142,6 +144,10 @@ impl UserService for UserDirectory {
         request: Request<ListUsersRequest>,
     ) -> Result<Response<ListUsersResponse>, Status> {
         Ok(Response::new(self.list(request.into_inner()).await?))
+    }
+
+    async fn update_user(&self, _request: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
+        Err(Status::unimplemented("UpdateUser is not implemented yet"))
     }
 
     async fn delete_user(&self, request: Request<DeleteUserRequest>) -> Result<Response<()>, Status> {

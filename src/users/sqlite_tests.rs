@@ -57,7 +57,12 @@ async fn create_get_delete_round_trip() {
         r#"a user with email "ada@EXAMPLE.com" already exists"#
     );
 
-    let delete = |id: &str| service.delete_user(Request::new(DeleteUserRequest { id: id.into() }));
+    let delete = |id: &str| {
+        service.delete_user(Request::new(DeleteUserRequest {
+            id: id.into(),
+            ..Default::default()
+        }))
+    };
     delete(&created.id).await.unwrap();
     assert_eq!(delete(&created.id).await.unwrap_err().code(), Code::NotFound);
     let missing = get(&created.id).await.unwrap_err();
@@ -83,6 +88,7 @@ async fn lists_in_pages_in_creation_order() {
         service.list_users(Request::new(ListUsersRequest {
             page_size,
             page_token,
+            ..Default::default()
         }))
     };
     let (mut seen, mut token, mut pages) = (Vec::new(), String::new(), 0);
