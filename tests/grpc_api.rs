@@ -58,6 +58,7 @@ fn user_json(user: &User) -> Value {
         "metadata": user.metadata,
         "createdAt": user.created_at.expect("created_at is set").to_string(),
         "updatedAt": user.updated_at.expect("updated_at is set").to_string(),
+        "etag": user.etag,
     })
 }
 
