@@ -15,10 +15,11 @@ const RESOURCE_EXHAUSTED: i64 = 8;
 const UNIMPLEMENTED: i64 = 12;
 
 /// Every field of a rendered `User`, sorted.
-const USER_KEYS: [&str; 9] = [
+const USER_KEYS: [&str; 10] = [
     "address",
     "createdAt",
     "email",
+    "etag",
     "id",
     "metadata",
     "name",
@@ -152,13 +153,16 @@ async fn list_returns_users_in_creation_order_and_an_empty_token() {
     let server = TestServer::start().await;
     let (status, empty) = server.get_json("/v1/users").await;
     assert_eq!(status, 200);
-    assert_eq!(empty, json!({"users": [], "nextPageToken": ""}));
+    assert_eq!(empty, json!({"users": [], "nextPageToken": "", "totalSize": 0}));
 
     let first = create_named(&server, 1).await;
     let second = create_named(&server, 2).await;
     let (status, listed) = server.get_json("/v1/users").await;
     assert_eq!(status, 200);
-    assert_eq!(listed, json!({"users": [first, second], "nextPageToken": ""}));
+    assert_eq!(
+        listed,
+        json!({"users": [first, second], "nextPageToken": "", "totalSize": 2})
+    );
     server.shutdown().await;
 }
 
