@@ -273,6 +273,22 @@ pub(crate) fn resolve_field_path<S: AsRef<str>>(
     Ok(FieldPath(fields))
 }
 
+impl Binding {
+    /// Whether the field at `path` (dotted proto names) is, is inside, or
+    /// contains a field bound by the path or by a body field, so that the
+    /// query may not set it. With `body: "*"` the query may set nothing.
+    pub(crate) fn binds_elsewhere(&self, path: &str) -> bool {
+        let nested = |outer: &str, inner: &str| {
+            inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes()[outer.len()] == b'.'
+        };
+        matches!(self.body, BodySelector::Whole)
+            || self
+                .bound_fields
+                .iter()
+                .any(|bound| bound == path || nested(bound, path) || nested(path, bound))
+    }
+}
+
 impl FieldPath {
     /// The dotted proto-name path, e.g. `address.city`.
     pub(crate) fn proto_path(&self) -> String {

@@ -152,7 +152,7 @@ fn bind_query(
         let field = resolve_field_path(input, &parts)
             .map_err(|error| reject(format!("unknown parameter ({error})")))?;
         let proto_path = field.proto_path();
-        if is_bound(&binding.bound_fields, &proto_path) {
+        if binding.binds_elsewhere(&proto_path) {
             return Err(reject("already bound by the path or the body".to_owned()));
         }
         let leaf = field.0.last().expect("a field path is never empty");
@@ -186,16 +186,6 @@ fn set_from_query(
     seen.push(proto_path.to_owned());
     *slot = value;
     Ok(())
-}
-
-/// Whether `path` is, is inside, or contains a field bound elsewhere.
-fn is_bound(bound_fields: &[String], path: &str) -> bool {
-    bound_fields.iter().any(|bound| {
-        let nested = |outer: &str, inner: &str| {
-            inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes()[outer.len()] == b'.'
-        };
-        bound == path || nested(bound, path) || nested(path, bound)
-    })
 }
 
 /// The value slot at `path`, creating the parent messages on the way.
