@@ -10,6 +10,7 @@ use prost_reflect::{
     DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor,
 };
 
+use super::conventions::{self, UpdateMask};
 use super::response::HeaderTemplate;
 use super::template::{PathTemplate, TemplateError, VariableSpan};
 use crate::proto::gateway::v1::HttpResponse;
@@ -44,6 +45,8 @@ pub(crate) enum BodySelector {
 pub(crate) struct SuccessResponse {
     pub(crate) status: StatusCode,
     pub(crate) location: Option<HeaderTemplate>,
+    /// The body message's `etag` field, sent as the `ETag` header.
+    pub(crate) etag: Option<FieldDescriptor>,
 }
 
 /// One HTTP binding of one RPC, ready to serve.
@@ -61,6 +64,10 @@ pub(crate) struct Binding {
     /// Field paths (proto names, dotted) bound by the path or by a body field;
     /// the query may set any other field.
     pub(crate) bound_fields: Vec<String>,
+    /// The mask the engine supplies when the client sends none.
+    pub(crate) update_mask: Option<UpdateMask>,
+    /// The request's `etag` field, which the `If-Match` header sets.
+    pub(crate) if_match: Option<FieldDescriptor>,
 }
 
 /// Why a binding cannot be served.
@@ -92,13 +99,12 @@ pub(crate) fn read_bindings(pool: &DescriptorPool) -> Result<Vec<Binding>, Bindi
                 }
                 _ => HttpResponse::default(),
             };
-            let success = read_success(&method, &rule, &success)?;
-            bindings.push(read_binding(&method, &rule, success.clone())?);
+            bindings.push(read_binding(&method, &rule, &success)?);
             for additional in &rule.additional_bindings {
                 if !additional.additional_bindings.is_empty() {
                     return Err(invalid(&method, "additional_bindings cannot be nested"));
                 }
-                bindings.push(read_binding(&method, additional, success.clone())?);
+                bindings.push(read_binding(&method, additional, &success)?);
             }
         }
     }
@@ -126,6 +132,7 @@ fn read_success(
     rule: &HttpRule,
     option: &HttpResponse,
 ) -> Result<SuccessResponse, BindingError> {
+    let body_message = response_message(method, &rule.response_body);
     let status = match option.status {
         0 => StatusCode::OK,
         code => u16::try_from(code)
@@ -137,37 +144,43 @@ fn read_success(
     let location = if option.location.is_empty() {
         None
     } else {
-        let body_message = response_message(method, &rule.response_body)?;
-        let template = HeaderTemplate::parse(&option.location, &body_message)
+        let body_message = body_message.as_ref().ok_or_else(|| {
+            invalid(
+                method,
+                "http_response.location needs a message as the response body",
+            )
+        })?;
+        let template = HeaderTemplate::parse(&option.location, body_message)
             .map_err(|message| invalid(method, &format!("http_response.location: {message}")))?;
         Some(template)
     };
-    Ok(SuccessResponse { status, location })
+    Ok(SuccessResponse {
+        status,
+        location,
+        etag: body_message.as_ref().and_then(conventions::etag_field),
+    })
 }
 
-/// The message the HTTP response body holds: the output, or its `response_body` field.
-fn response_message(
-    method: &MethodDescriptor,
-    response_body: &str,
-) -> Result<MessageDescriptor, BindingError> {
+/// The message the HTTP response body holds: the output, or its
+/// `response_body` field when that is a singular message.
+fn response_message(method: &MethodDescriptor, response_body: &str) -> Option<MessageDescriptor> {
     let output = method.output();
     if response_body.is_empty() {
-        return Ok(output);
+        return Some(output);
     }
-    match output.get_field_by_name(response_body).map(|field| field.kind()) {
-        Some(Kind::Message(message)) => Ok(message),
-        _ => Err(invalid(
-            method,
-            &format!("response_body {response_body:?} is not a message field"),
-        )),
+    let field = output.get_field_by_name(response_body)?;
+    match field.kind() {
+        Kind::Message(message) if !field.is_list() && !field.is_map() => Some(message),
+        _ => None,
     }
 }
 
 fn read_binding(
     method: &MethodDescriptor,
     rule: &HttpRule,
-    success: SuccessResponse,
+    success_option: &HttpResponse,
 ) -> Result<Binding, BindingError> {
+    let success = read_success(method, rule, success_option)?;
     let (http_method, template_text) = match &rule.pattern {
         Some(Pattern::Get(path)) => (Method::GET, path),
         Some(Pattern::Put(path)) => (Method::PUT, path),
@@ -231,6 +244,8 @@ fn read_binding(
     };
     Ok(Binding {
         grpc_path: format!("/{}/{}", method.parent_service().full_name(), method.name()),
+        update_mask: conventions::update_mask(&http_method, &input, &body),
+        if_match: conventions::etag_field(&input),
         method: method.clone(),
         http_method,
         template,

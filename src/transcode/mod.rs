@@ -10,6 +10,7 @@
 //! rendered by `status`.
 
 mod backend;
+mod conventions;
 mod descriptor;
 mod field_value;
 mod request;
@@ -120,6 +121,7 @@ impl Gateway {
                 segments: &segments,
                 query: parts.uri.query(),
                 body: &body,
+                if_match: parts.headers.get(header::IF_MATCH),
             },
         )?;
         let output = inner

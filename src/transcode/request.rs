@@ -10,6 +10,7 @@
 use percent_encoding::percent_decode_str;
 use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 
+use super::conventions::{fill_update_mask, if_match_tag};
 use super::descriptor::{Binding, BodySelector, FieldPath, resolve_field_path};
 use super::field_value::parse_field_value;
 use super::status::HttpError;
@@ -20,6 +21,8 @@ pub(crate) struct HttpRequestParts<'a> {
     pub(crate) segments: &'a [&'a str],
     pub(crate) query: Option<&'a str>,
     pub(crate) body: &'a [u8],
+    /// The `If-Match` header, if any.
+    pub(crate) if_match: Option<&'a http::HeaderValue>,
 }
 
 /// Builds the request message for `binding`.
@@ -33,7 +36,39 @@ pub(crate) fn build_request(
     if let Some(query) = parts.query {
         bind_query(binding, &input, query, &mut message)?;
     }
+    if let Some(rule) = &binding.update_mask {
+        fill_update_mask(rule, &mut message, parts.body);
+    }
+    if let (Some(etag_field), Some(header)) = (&binding.if_match, parts.if_match) {
+        bind_if_match(etag_field, header, &mut message)?;
+    }
     Ok(message)
+}
+
+/// Puts the `If-Match` tag into the request's `etag` field, unless the
+/// body or query already set a different one.
+fn bind_if_match(
+    etag_field: &FieldDescriptor,
+    header: &http::HeaderValue,
+    message: &mut DynamicMessage,
+) -> Result<(), HttpError> {
+    let header = header
+        .to_str()
+        .map_err(|_| HttpError::invalid_field("If-Match", "the If-Match header is not valid ASCII"))?;
+    let Some(tag) = if_match_tag(header) else {
+        return Ok(());
+    };
+    let current = message.get_field(etag_field);
+    match current.as_str() {
+        Some(existing) if !existing.is_empty() && existing != tag => Err(HttpError::invalid_field(
+            etag_field.name(),
+            &format!("the If-Match header and the {} field disagree", etag_field.name()),
+        )),
+        _ => {
+            message.set_field(etag_field, Value::String(tag));
+            Ok(())
+        }
+    }
 }
 
 fn read_body(binding: &Binding, input: &MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, HttpError> {

@@ -24,7 +24,16 @@ fn router() -> Router<Binding> {
 /// Weaves `METHOD /path?query` with `body`; the message as compact proto3 JSON,
 /// or the error message.
 fn weave(request: &str, body: &str) -> Result<serde_json::Value, String> {
+    weave_with_if_match(request, body, None)
+}
+
+fn weave_with_if_match(
+    request: &str,
+    body: &str,
+    if_match: Option<&str>,
+) -> Result<serde_json::Value, String> {
     let router = router();
+    let if_match = if_match.map(|value| http::HeaderValue::from_str(value).unwrap());
     let (method, target) = request.split_once(' ').unwrap();
     let (path, query) = match target.split_once('?') {
         Some((path, query)) => (path, Some(query)),
@@ -38,6 +47,7 @@ fn weave(request: &str, body: &str) -> Result<serde_json::Value, String> {
         segments: &segments,
         query,
         body: body.as_bytes(),
+        if_match: if_match.as_ref(),
     };
     build_request(payload, &parts)
         .map(|message| serde_json::to_value(&message).unwrap())
@@ -243,5 +253,70 @@ fn multi_segment_decoding_keeps_encoded_slashes_only() {
             expected,
             "{captured}"
         );
+    }
+}
+
+#[test]
+fn update_masks_and_etags_follow_the_conventions() {
+    let patch = "PATCH /v1/shelves/1/books/2";
+    let book = json!({"name": "shelves/1/books/2", "title": "T"});
+    let cases = [
+        (
+            patch,
+            r#"{"title": "T"}"#,
+            None,
+            Ok(json!({"book": book, "updateMask": "title"})),
+        ),
+        (
+            patch,
+            r#"{"title": "T", "author": {"name": "A"}}"#,
+            None,
+            Ok(
+                json!({"book": {"name": "shelves/1/books/2", "title": "T", "author": {"name": "A"}}, "updateMask": "author.name,title"}),
+            ),
+        ),
+        (
+            "PATCH /v1/shelves/1/books/2?update_mask=pages",
+            r#"{"title": "T"}"#,
+            None,
+            Ok(json!({"book": book, "updateMask": "pages"})),
+        ),
+        (
+            patch,
+            r#"{"title": "T"}"#,
+            Some(r#""v7""#),
+            Ok(json!({"book": book, "updateMask": "title", "etag": "v7"})),
+        ),
+        (
+            patch,
+            r#"{"title": "T"}"#,
+            Some(r#"W/"v7""#),
+            Ok(json!({"book": book, "updateMask": "title", "etag": "v7"})),
+        ),
+        (
+            patch,
+            r#"{"title": "T"}"#,
+            Some("*"),
+            Ok(json!({"book": book, "updateMask": "title"})),
+        ),
+        (
+            "PATCH /v1/shelves/1/books/2?etag=v7",
+            r#"{"title": "T"}"#,
+            Some(r#""v7""#),
+            Ok(json!({"book": book, "updateMask": "title", "etag": "v7"})),
+        ),
+        (
+            "PATCH /v1/shelves/1/books/2?etag=v6",
+            r#"{"title": "T"}"#,
+            Some(r#""v7""#),
+            Err("the If-Match header and the etag field disagree"),
+        ),
+    ];
+    for (request, body, if_match, expected) in cases {
+        match (weave_with_if_match(request, body, if_match), expected) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want, "{request} {body} {if_match:?}"),
+            (Err(got), Err(want)) => assert!(got.contains(want), "{request} {body}: {got}"),
+            (got, want) => panic!("{request} {body}: got {got:?}, want {want:?}"),
+        }
     }
 }

@@ -137,6 +137,15 @@ pub(crate) fn render_success(
     {
         headers.insert(header::LOCATION, value);
     }
+    if let (Some(etag_field), Some(body_message)) = (&binding.success.etag, &body_message)
+        && let Some(tag) = body_message
+            .get_field(etag_field)
+            .as_str()
+            .filter(|tag| !tag.is_empty())
+        && let Ok(value) = HeaderValue::from_str(&format!("\"{tag}\""))
+    {
+        headers.insert(header::ETAG, value);
+    }
     Ok(response)
 }
 
