@@ -24,6 +24,9 @@ pub(crate) enum UserError {
     NotFound { id: String },
     /// Another user already has this email.
     EmailTaken { email: String },
+    /// The request's etag is stale, or a concurrent write won the race;
+    /// nothing was written.
+    Aborted(String),
     /// Something failed on our side; the detail is only logged.
     Internal(String),
 }
@@ -70,6 +73,7 @@ impl From<UserError> for Status {
             UserError::EmailTaken { email } => {
                 Status::already_exists(format!("a user with email {email:?} already exists"))
             }
+            UserError::Aborted(message) => Status::aborted(message),
             UserError::Internal(detail) => {
                 tracing::error!(error = %detail, "user service internal error");
                 Status::internal("internal error")

@@ -4,13 +4,21 @@
 //! - [`service`] — the tonic service ([`UserDirectory`]).
 //! - [`validation`] — checks a create request and collects every violation.
 //! - [`errors`] — domain errors and their one conversion to `tonic::Status`.
-//! - [`page_token`] — signed, opaque `ListUsers` page tokens.
+//! - [`mask`] — `UpdateUser` field masks: resolve, imply, apply.
+//! - [`filter`] — the AIP-160 `ListUsers` filter language: tokenizer,
+//!   parser, typed tree; [`filter_sql`] turns it into parameterized SQL.
+//! - [`listing`] — `order_by`, keyset cursors and the list query.
+//! - [`page_token`] — encrypted, opaque `ListUsers` page tokens.
 //! - [`store`] — the storage trait ([`Store`], [`StoreError`]).
 //! - [`sqlite`] — the SQLite implementation ([`SqliteStore`]), with its
 //!   schema in [`schema`], row mapping in [`rows`] and tests in
 //!   `sqlite_tests`.
 
 mod errors;
+mod filter;
+mod filter_sql;
+mod listing;
+mod mask;
 mod page_token;
 mod rows;
 mod schema;

@@ -1,11 +1,15 @@
 //! Mapping between a `User` and the columns of the `users` table: the
 //! address in separate columns, tags and metadata as JSON, timestamps as
-//! nanoseconds since the Unix epoch.
+//! nanoseconds since the Unix epoch, and the etag derived from the row's
+//! revision.
 
 use std::collections::HashMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use prost_types::Timestamp;
 use rusqlite::Row;
+use sha2::{Digest, Sha256};
 
 use super::schema::internal;
 use super::store::StoreError;
@@ -14,7 +18,10 @@ use crate::proto::users::v1::{Address, User};
 /// The columns every user query selects, in the order [`UserRow::read`]
 /// expects.
 pub(super) const COLUMNS: &str = "id, name, email, role, street, city, state, country, \
-     postal_code, tags, metadata, created_at_nanos, updated_at_nanos";
+     postal_code, tags, metadata, created_at_nanos, updated_at_nanos, revision";
+
+/// How many columns [`COLUMNS`] selects; sort keys follow them.
+pub(super) const COLUMN_COUNT: usize = 14;
 
 /// A user as stored, before JSON decoding.
 pub(super) struct UserRow {
@@ -27,6 +34,7 @@ pub(super) struct UserRow {
     metadata: String,
     created_at_nanos: i64,
     updated_at_nanos: i64,
+    revision: i64,
 }
 
 impl UserRow {
@@ -41,7 +49,12 @@ impl UserRow {
             metadata: row.get(10)?,
             created_at_nanos: row.get(11)?,
             updated_at_nanos: row.get(12)?,
+            revision: row.get(13)?,
         })
+    }
+
+    pub(super) fn revision(&self) -> i64 {
+        self.revision
     }
 
     pub(super) fn into_user(self) -> Result<User, StoreError> {
@@ -56,7 +69,7 @@ impl UserRow {
             postal_code,
         };
         Ok(User {
-            etag: String::new(),
+            etag: etag(&self.id, self.revision),
             id: self.id,
             name: self.name,
             email: self.email,
@@ -94,12 +107,24 @@ impl NewRow {
     }
 }
 
+/// The etag of revision `revision` of user `id`: opaque, and different for
+/// every write of the row (the revision grows by one on each) and for every
+/// user. 96 bits of SHA-256, base64url.
+pub(super) fn etag(id: &str, revision: i64) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"users.v1.User etag\0");
+    hash.update(id.as_bytes());
+    hash.update([0]);
+    hash.update(revision.to_le_bytes());
+    URL_SAFE_NO_PAD.encode(&hash.finalize()[..12])
+}
+
 /// The case-insensitive form of an email that uniqueness is checked on.
 pub(super) fn email_key(email: &str) -> String {
     email.to_lowercase()
 }
 
-fn to_nanos(ts: Option<&Timestamp>) -> Result<i64, StoreError> {
+pub(super) fn to_nanos(ts: Option<&Timestamp>) -> Result<i64, StoreError> {
     let ts = ts.ok_or_else(|| StoreError::Internal("user timestamp is missing".into()))?;
     ts.seconds
         .checked_mul(1_000_000_000)
@@ -107,7 +132,7 @@ fn to_nanos(ts: Option<&Timestamp>) -> Result<i64, StoreError> {
         .ok_or_else(|| StoreError::Internal("user timestamp is out of range".into()))
 }
 
-fn from_nanos(nanos: i64) -> Timestamp {
+pub(super) fn from_nanos(nanos: i64) -> Timestamp {
     Timestamp {
         seconds: nanos.div_euclid(1_000_000_000),
         nanos: nanos.rem_euclid(1_000_000_000) as i32,

@@ -30,6 +30,15 @@ const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value BLOB NOT NULL
     );",
+    // 2: a per-row revision (the etag's source, and the compare-and-swap
+    // token of every write), and indexes for the listing orders and filters.
+    "ALTER TABLE users ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX users_by_name ON users (name, id);
+    CREATE INDEX users_by_role ON users (role, id);
+    CREATE INDEX users_by_created_at ON users (created_at_nanos, id);
+    CREATE INDEX users_by_updated_at ON users (updated_at_nanos, id);
+    CREATE INDEX users_by_city ON users (city, id);
+    CREATE INDEX users_by_country ON users (country, id);",
 ];
 
 const PAGE_TOKEN_KEY: &str = "page_token_key";

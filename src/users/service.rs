@@ -1,6 +1,7 @@
 //! [`UserDirectory`]: the `users.v1.UserService` implementation. It checks
-//! requests, assigns ids and timestamps, pages listings, and leaves storage
-//! to a [`Store`].
+//! requests, assigns ids and timestamps, applies update masks and etag
+//! checks, pages, filters and orders listings, and leaves storage to a
+//! [`Store`].
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -8,9 +9,12 @@ use std::time::SystemTime;
 use tonic::{Request, Response, Status};
 
 use super::errors::UserError;
-use super::page_token::PageTokens;
-use super::store::{Store, StoreError};
-use super::validation::validate_create;
+use super::filter;
+use super::listing::{ListQuery, OrderBy};
+use super::mask;
+use super::page_token::{InvalidPageToken, PageTokens};
+use super::store::{Store, StoreError, Written};
+use super::validation::{Violation, validate_create};
 use crate::proto::users::v1::user_service_server::UserService;
 use crate::proto::users::v1::{
     CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse, ListUsersRequest,
@@ -52,62 +56,197 @@ impl UserDirectory {
             etag: String::new(),
         };
         match self.store.insert(&user).await {
-            Ok(()) => Ok(user),
+            Ok(stored) => Ok(stored),
             Err(StoreError::DuplicateEmail) => Err(UserError::EmailTaken { email: user.email }),
             Err(err) => Err(err.into()),
         }
     }
 
     async fn get(&self, id: String) -> Result<User, UserError> {
-        require_id(&id)?;
-        self.store.get(&id).await?.ok_or(UserError::NotFound { id })
+        require_id(&id, "id")?;
+        match self.store.get(&id).await? {
+            Some(found) => Ok(found.user),
+            None => Err(UserError::NotFound { id }),
+        }
     }
 
-    async fn delete(&self, id: String) -> Result<(), UserError> {
-        require_id(&id)?;
-        if self.store.delete(&id).await? {
-            Ok(())
+    async fn update(&self, request: UpdateUserRequest) -> Result<User, UserError> {
+        let Some(patch) = request.user else {
+            return Err(UserError::invalid_field(
+                "user is required",
+                "user",
+                "must be set (the user's new values, with its id)",
+            ));
+        };
+        require_id(&patch.id, "user.id")?;
+        let paths = match request.update_mask {
+            Some(mask) if !mask.paths.is_empty() => mask::resolve(&mask.paths).map_err(|violations| {
+                let summary = violations
+                    .iter()
+                    .map(|v| v.description.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                UserError::InvalidArgument {
+                    message: format!("invalid update_mask: {summary}"),
+                    violations,
+                }
+            })?,
+            // AIP-134: no mask means "the fields that are populated".
+            _ => mask::implied(&patch),
+        };
+        let Some(current) = self.store.get(&patch.id).await? else {
+            return Err(UserError::NotFound { id: patch.id });
+        };
+        check_etag(&request.etag, &current.user.etag)?;
+
+        let mut updated = current.user.clone();
+        mask::apply(&mut updated, &patch, &paths);
+        let valid = validate_create(CreateUserRequest {
+            name: updated.name,
+            email: updated.email,
+            role: updated.role,
+            address: updated.address,
+            tags: updated.tags,
+            metadata: updated.metadata,
+        })
+        .map_err(|violations| {
+            UserError::invalid_user(
+                violations
+                    .into_iter()
+                    .map(|v| Violation::new(&format!("user.{}", v.field), v.description))
+                    .collect(),
+            )
+        })?;
+        let updated = User {
+            name: valid.name,
+            email: valid.email,
+            role: valid.role,
+            address: Some(valid.address.unwrap_or_default()),
+            tags: valid.tags,
+            metadata: valid.metadata,
+            updated_at: Some(next_updated_at(current.user.updated_at.as_ref())),
+            ..current.user
+        };
+        match self.store.update(&updated, current.revision).await {
+            Ok(Written::Done(stored)) => Ok(stored),
+            Ok(Written::NotFound) => Err(UserError::NotFound { id: updated.id }),
+            Ok(Written::Conflict) => Err(concurrent_write(&updated.id)),
+            Err(StoreError::DuplicateEmail) => Err(UserError::EmailTaken { email: updated.email }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn delete(&self, request: DeleteUserRequest) -> Result<(), UserError> {
+        let DeleteUserRequest { id, etag } = request;
+        require_id(&id, "id")?;
+        let revision = if etag.is_empty() {
+            None
         } else {
-            Err(UserError::NotFound { id })
+            let Some(current) = self.store.get(&id).await? else {
+                return Err(UserError::NotFound { id });
+            };
+            check_etag(&etag, &current.user.etag)?;
+            Some(current.revision)
+        };
+        match self.store.delete(&id, revision).await? {
+            Written::Done(()) => Ok(()),
+            Written::NotFound => Err(UserError::NotFound { id }),
+            Written::Conflict => Err(concurrent_write(&id)),
         }
     }
 
     async fn list(&self, request: ListUsersRequest) -> Result<ListUsersResponse, UserError> {
         let limit = page_size(request.page_size)?;
+        let filter = filter::parse(&request.filter)
+            .map_err(|err| UserError::invalid_field(err.to_string(), "filter", err.to_string()))?;
+        let order_by = OrderBy::parse(&request.order_by).map_err(|problem| {
+            UserError::invalid_field(format!("invalid order_by: {problem}"), "order_by", problem)
+        })?;
         let after = if request.page_token.is_empty() {
             None
         } else {
-            Some(self.tokens.decode(&request.page_token).map_err(|err| {
-                UserError::invalid_field(
-                    err.to_string(),
+            let cursor = self
+                .tokens
+                .decode(&request.page_token, &request.filter, &request.order_by)
+                .map_err(|err| UserError::invalid_field(err.to_string(), "page_token", err.to_string()))?;
+            if cursor.keys.len() != order_by.keys.len() {
+                // Cannot happen for a token we sealed for this order_by.
+                return Err(UserError::invalid_field(
+                    InvalidPageToken.to_string(),
                     "page_token",
-                    "is not a token from a previous ListUsers response, or was altered",
-                )
-            })?)
+                    InvalidPageToken.to_string(),
+                ));
+            }
+            Some(cursor)
         };
-        let mut users = self.store.list_after(after.as_deref(), limit + 1).await?;
-        let next_page_token = if users.len() > limit {
-            users.truncate(limit);
-            users
-                .last()
-                .map(|last| self.tokens.encode(&last.id))
+        let page = self
+            .store
+            .list(ListQuery {
+                filter,
+                order_by,
+                after,
+                limit: limit + 1,
+            })
+            .await?;
+        let mut rows = page.rows;
+        let next_page_token = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last()
+                .map(|(_, cursor)| self.tokens.encode(cursor, &request.filter, &request.order_by))
                 .unwrap_or_default()
         } else {
             String::new()
         };
         Ok(ListUsersResponse {
-            total_size: 0,
-            users,
+            total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
+            users: rows.into_iter().map(|(user, _)| user).collect(),
             next_page_token,
         })
     }
 }
 
-fn require_id(id: &str) -> Result<(), UserError> {
+/// A non-empty request etag must be the current one.
+fn check_etag(requested: &str, current: &str) -> Result<(), UserError> {
+    if requested.is_empty() || requested == current {
+        return Ok(());
+    }
+    Err(UserError::Aborted(format!(
+        "etag {requested:?} is stale: the user has changed since that version was read \
+         (read it again and retry); nothing was written"
+    )))
+}
+
+fn concurrent_write(id: &str) -> UserError {
+    UserError::Aborted(format!(
+        "user {id:?} was changed by a concurrent write; nothing was written (read it again and retry)"
+    ))
+}
+
+/// Now, but at least one nanosecond after `previous`, so `updated_at`
+/// moves strictly forward even if the clock did not (or went back).
+fn next_updated_at(previous: Option<&prost_types::Timestamp>) -> prost_types::Timestamp {
+    let now = prost_types::Timestamp::from(SystemTime::now());
+    let Some(previous) = previous else {
+        return now;
+    };
+    let (mut seconds, mut nanos) = (previous.seconds, previous.nanos + 1);
+    if nanos >= 1_000_000_000 {
+        seconds += 1;
+        nanos -= 1_000_000_000;
+    }
+    let floor = prost_types::Timestamp { seconds, nanos };
+    if (now.seconds, now.nanos) > (floor.seconds, floor.nanos) {
+        now
+    } else {
+        floor
+    }
+}
+
+fn require_id(id: &str, field: &str) -> Result<(), UserError> {
     if id.is_empty() {
         return Err(UserError::invalid_field(
-            "id must not be empty",
-            "id",
+            format!("{field} must not be empty"),
+            field,
             "must not be empty",
         ));
     }
@@ -146,12 +285,12 @@ impl UserService for UserDirectory {
         Ok(Response::new(self.list(request.into_inner()).await?))
     }
 
-    async fn update_user(&self, _request: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
-        Err(Status::unimplemented("UpdateUser is not implemented yet"))
+    async fn update_user(&self, request: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
+        Ok(Response::new(self.update(request.into_inner()).await?))
     }
 
     async fn delete_user(&self, request: Request<DeleteUserRequest>) -> Result<Response<()>, Status> {
-        self.delete(request.into_inner().id).await?;
+        self.delete(request.into_inner()).await?;
         Ok(Response::new(()))
     }
 }

@@ -6,11 +6,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
 
-use super::rows::{COLUMNS, NewRow, UserRow};
+use super::filter_sql::{Sql, after_sql, filter_sql, order_sql, sort_columns_sql};
+use super::listing::{Cursor, KeyValue, ListQuery};
+use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, etag};
 use super::schema::{self, internal};
-use super::store::{Store, StoreError};
+use super::store::{ListedPage, Store, StoreError, Versioned, Written};
 use crate::proto::users::v1::User;
 
 const READERS: usize = 4;
@@ -108,16 +111,16 @@ impl Store for SqliteStore {
         self.inner.page_token_key
     }
 
-    async fn insert(&self, user: &User) -> Result<(), StoreError> {
-        let user = user.clone();
+    async fn insert(&self, user: &User) -> Result<User, StoreError> {
+        let mut user = user.clone();
         let row = NewRow::from_user(&user)?;
         self.write(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "INSERT INTO users (id, name, email, email_key, role, street, city, \
                      state, country, postal_code, tags, metadata, created_at_nanos, \
-                     updated_at_nanos) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     updated_at_nanos, revision) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .map_err(internal)?;
             let address = &row.address;
@@ -136,9 +139,13 @@ impl Store for SqliteStore {
                 row.metadata,
                 row.created_at_nanos,
                 row.updated_at_nanos,
+                FIRST_REVISION,
             ]);
             match result {
-                Ok(_) => Ok(()),
+                Ok(_) => {
+                    user.etag = etag(&user.id, FIRST_REVISION);
+                    Ok(user)
+                }
                 Err(err) if is_duplicate_email(&err) => Err(StoreError::DuplicateEmail),
                 Err(err) => Err(internal(err)),
             }
@@ -146,46 +153,146 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get(&self, id: &str) -> Result<Option<User>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))
-                .map_err(internal)?;
-            let row = stmt
-                .query_row(params![id], UserRow::read)
-                .optional()
-                .map_err(internal)?;
-            row.map(UserRow::into_user).transpose()
+        self.read(move |conn| get_versioned(conn, &id)).await
+    }
+
+    async fn update(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
+        let mut user = user.clone();
+        let row = NewRow::from_user(&user)?;
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(internal)?;
+            let changed = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "UPDATE users SET name = ?3, email = ?4, email_key = ?5, role = ?6, \
+                         street = ?7, city = ?8, state = ?9, country = ?10, postal_code = ?11, \
+                         tags = ?12, metadata = ?13, updated_at_nanos = ?14, revision = revision + 1 \
+                         WHERE id = ?1 AND revision = ?2",
+                    )
+                    .map_err(internal)?;
+                let address = &row.address;
+                let result = stmt.execute(params![
+                    user.id,
+                    revision,
+                    user.name,
+                    user.email,
+                    row.email_key,
+                    user.role,
+                    address.street,
+                    address.city,
+                    address.state,
+                    address.country,
+                    address.postal_code,
+                    row.tags,
+                    row.metadata,
+                    row.updated_at_nanos,
+                ]);
+                match result {
+                    Ok(changed) => changed,
+                    Err(err) if is_duplicate_email(&err) => return Err(StoreError::DuplicateEmail),
+                    Err(err) => return Err(internal(err)),
+                }
+            };
+            if changed == 0 {
+                return missing_or_conflict(&tx, &user.id);
+            }
+            // Read back what was stored, so the answer is the row as it is.
+            let stored = get_versioned(&tx, &user.id)?
+                .ok_or_else(|| StoreError::Internal("updated row vanished".into()))?;
+            tx.commit().map_err(internal)?;
+            user = stored.user;
+            Ok(Written::Done(user))
         })
         .await
     }
 
-    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError> {
         let id = id.to_owned();
         self.write(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("DELETE FROM users WHERE id = ?1")
-                .map_err(internal)?;
-            Ok(stmt.execute(params![id]).map_err(internal)? > 0)
+            let tx = conn.transaction().map_err(internal)?;
+            let changed = match revision {
+                None => tx
+                    .prepare_cached("DELETE FROM users WHERE id = ?1")
+                    .and_then(|mut stmt| stmt.execute(params![id])),
+                Some(revision) => tx
+                    .prepare_cached("DELETE FROM users WHERE id = ?1 AND revision = ?2")
+                    .and_then(|mut stmt| stmt.execute(params![id, revision])),
+            }
+            .map_err(internal)?;
+            if changed == 0 {
+                return missing_or_conflict(&tx, &id);
+            }
+            tx.commit().map_err(internal)?;
+            Ok(Written::Done(()))
         })
         .await
     }
 
-    async fn list_after(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
-        let after_id = after_id.unwrap_or("").to_owned();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    async fn list(&self, query: ListQuery) -> Result<ListedPage, StoreError> {
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let mut condition = Sql::default();
+        if let Some(filter) = &query.filter {
+            filter_sql(filter, &mut condition);
+        } else {
+            condition.text.push_str("1");
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {}", condition.text);
+        let count_params = condition.params.clone();
+        if let Some(cursor) = &query.after {
+            condition.text.push_str(" AND ");
+            after_sql(&query.order_by, cursor, &mut condition).ok_or_else(|| {
+                StoreError::Internal("the page cursor does not fit the order".into())
+            })?;
+        }
+        let page_sql = format!(
+            "SELECT {COLUMNS}{} FROM users WHERE {} ORDER BY {} LIMIT ?",
+            sort_columns_sql(&query.order_by),
+            condition.text,
+            order_sql(&query.order_by),
+        );
+        let mut page_params = condition.params;
+        page_params.push(Value::Integer(limit));
+        let key_count = query.order_by.keys.len();
         self.read(move |conn| {
-            // Every id is non-empty, so "" selects from the first user.
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
-                ))
-                .map_err(internal)?;
+            // One read transaction: the page and the count see one snapshot.
+            let tx = conn.unchecked_transaction().map_err(internal)?;
+            let mut stmt = tx.prepare_cached(&page_sql).map_err(internal)?;
             let rows = stmt
-                .query_map(params![after_id, limit], UserRow::read)
+                .query_map(params_from_iter(page_params), |row| {
+                    let user = UserRow::read(row)?;
+                    let keys = (0..key_count)
+                        .map(|index| match row.get::<_, Value>(COLUMN_COUNT + index)? {
+                            Value::Integer(n) => Ok(KeyValue::Int(n)),
+                            Value::Text(text) => Ok(KeyValue::Text(text)),
+                            other => Err(rusqlite::Error::InvalidColumnType(
+                                COLUMN_COUNT + index,
+                                format!("sort key {other:?}"),
+                                other.data_type(),
+                            )),
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok((user, keys))
+                })
+                .map_err(internal)?
+                .map(|row| {
+                    let (user, keys) = row.map_err(internal)?;
+                    let user = user.into_user()?;
+                    let cursor = Cursor {
+                        keys,
+                        id: user.id.clone(),
+                    };
+                    Ok((user, cursor))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            drop(stmt);
+            let total_size: i64 = tx
+                .prepare_cached(&count_sql)
+                .and_then(|mut stmt| stmt.query_row(params_from_iter(count_params), |row| row.get(0)))
                 .map_err(internal)?;
-            rows.map(|row| row.map_err(internal)?.into_user()).collect()
+            tx.commit().map_err(internal)?;
+            Ok(ListedPage { rows, total_size })
         })
         .await
     }
@@ -197,6 +304,41 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// The revision a new row starts at.
+const FIRST_REVISION: i64 = 1;
+
+fn get_versioned(conn: &Connection, id: &str) -> Result<Option<Versioned>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))
+        .map_err(internal)?;
+    let row = stmt
+        .query_row(params![id], UserRow::read)
+        .optional()
+        .map_err(internal)?;
+    row.map(|row| {
+        let revision = row.revision();
+        Ok(Versioned {
+            user: row.into_user()?,
+            revision,
+        })
+    })
+    .transpose()
+}
+
+/// After a conditional write changed nothing: was the row gone, or at
+/// another revision? (Same transaction, so the answer is consistent.)
+fn missing_or_conflict<T>(conn: &Connection, id: &str) -> Result<Written<T>, StoreError> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?1")
+        .and_then(|mut stmt| stmt.exists(params![id]))
+        .map_err(internal)?;
+    Ok(if exists {
+        Written::Conflict
+    } else {
+        Written::NotFound
+    })
 }
 
 fn is_duplicate_email(err: &rusqlite::Error) -> bool {

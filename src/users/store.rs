@@ -2,6 +2,7 @@
 //! database, so another backend (e.g. PostgreSQL) can be added without
 //! touching the service.
 
+use super::listing::{Cursor, ListQuery};
 use crate::proto::users::v1::User;
 
 /// Why a storage operation failed.
@@ -15,25 +16,60 @@ pub(crate) enum StoreError {
     Internal(String),
 }
 
-/// Persistent storage for users.
+/// A stored user with its revision, which grows by one on every write and
+/// is what compare-and-swap writes check.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Versioned {
+    /// The user, with its `etag` set.
+    pub(crate) user: User,
+    pub(crate) revision: i64,
+}
+
+/// The outcome of a conditional write.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Written<T> {
+    Done(T),
+    /// No user has this id (any more).
+    NotFound,
+    /// The user exists but is no longer at the expected revision.
+    Conflict,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ListedPage {
+    /// Up to `limit` users, each with the cursor that resumes after it.
+    pub(crate) rows: Vec<(User, Cursor)>,
+    /// How many users match the filter, across all pages.
+    pub(crate) total_size: i64,
+}
+
+/// Persistent storage for users. Every user returned has its `etag` set.
 #[tonic::async_trait]
 pub(crate) trait Store: Send + Sync + 'static {
-    /// The 32-byte key that signs page tokens; created once per database so
-    /// tokens survive restarts.
+    /// The 32-byte key that page tokens are sealed with (after derivation);
+    /// created once per database so tokens survive restarts.
     fn page_token_key(&self) -> [u8; 32];
 
-    /// Stores a new user; the id and timestamps are already set.
-    async fn insert(&self, user: &User) -> Result<(), StoreError>;
+    /// Stores a new user (id and timestamps already set) at its first
+    /// revision; returns it with its etag.
+    async fn insert(&self, user: &User) -> Result<User, StoreError>;
 
-    /// Returns the user with this id, if any.
-    async fn get(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// Returns the user with this id, if any, with its revision.
+    async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError>;
 
-    /// Deletes the user with this id; `false` when there was none.
-    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+    /// Replaces the writable fields and `updated_at` of user `user.id` if
+    /// it is still at `revision` (compare-and-swap); returns the stored user
+    /// with its new etag.
+    async fn update(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError>;
 
-    /// Returns up to `limit` users with ids greater than `after_id` (all
-    /// users when `None`), ordered by id, which is creation order.
-    async fn list_after(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;
+    /// Deletes the user with this id; only if it is still at `revision`
+    /// when one is given.
+    async fn delete(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError>;
+
+    /// One page of users matching the query's filter, in its order, after
+    /// its cursor, and the count of all users matching the filter.
+    async fn list(&self, query: ListQuery) -> Result<ListedPage, StoreError>;
 
     /// Flushes and releases what the store holds; call once at shutdown.
     async fn close(&self) -> Result<(), StoreError>;

@@ -1,0 +1,759 @@
+//! The `ListUsers` filter language: a subset of AIP-160, tokenized, parsed
+//! by recursive descent and type-checked into a [`Filter`] tree. The tree is
+//! backend-neutral; `filter_sql` turns it into a parameterized SQL
+//! condition.
+//!
+//! Grammar (AIP-160 precedence: `OR` binds tighter than `AND`; juxtaposed
+//! terms are an implicit `AND`):
+//!
+//! ```text
+//! filter      = [ expression ]
+//! expression  = sequence { "AND" sequence }
+//! sequence    = factor { factor }
+//! factor      = term { "OR" term }
+//! term        = [ "NOT" | "-" ] simple
+//! simple      = "(" expression ")" | restriction
+//! restriction = field ( "=" | "!=" | "<" | "<=" | ">" | ">=" | ":" ) value
+//! field       = name | email | role | tags | created_at | updated_at
+//!             | address.(street|city|state|country|postal_code)   (JSON names too)
+//! value       = "double-quoted" | 'single-quoted' | bare-word      (backslash escapes)
+//! ```
+//!
+//! Semantics: on string fields `=`/`!=`/`<`… compare exactly (email
+//! case-insensitively); a value ending in an unescaped `*` with `=`/`!=` is a
+//! prefix match; `:` is a case-insensitive (ASCII) substring match. On
+//! `tags`, only `:` exists: the list contains the element. `role` takes enum
+//! names (`USER_ROLE_ADMIN`) with `=`/`!=`; `created_at` and `updated_at`
+//! take RFC 3339 timestamps with any comparison.
+
+use std::fmt;
+
+use super::listing::snake_case_path;
+use crate::proto::users::v1::UserRole;
+
+/// How deep parentheses and `NOT`s may nest.
+const MAX_DEPTH: usize = 32;
+/// The longest filter accepted, in characters.
+const MAX_LEN: usize = 4096;
+
+/// A parsed, type-checked filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+    /// `field op value` on a string field.
+    Text {
+        field: TextField,
+        op: CompareOp,
+        value: String,
+    },
+    /// `field = "prefix*"` (or `!=`) on a string field.
+    Prefix {
+        field: TextField,
+        negated: bool,
+        prefix: String,
+    },
+    /// `field:"part"` on a string field: a case-insensitive substring.
+    Contains { field: TextField, part: String },
+    /// `tags:"element"`.
+    HasTag(String),
+    /// `role = USER_ROLE_ADMIN` (or `!=`).
+    Role { negated: bool, role: i32 },
+    /// `created_at >= "2024-01-01T00:00:00Z"`, as nanoseconds.
+    Time {
+        field: TimeField,
+        op: CompareOp,
+        nanos: i64,
+    },
+}
+
+/// The string fields a filter can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextField {
+    Name,
+    /// Compared case-insensitively.
+    Email,
+    Street,
+    City,
+    State,
+    Country,
+    PostalCode,
+}
+
+/// The timestamp fields a filter can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeField {
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompareOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CompareOp {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "=",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    Text(TextField),
+    Time(TimeField),
+    Role,
+    Tags,
+}
+
+const FIELDS: [(&str, FieldKind); 11] = [
+    ("name", FieldKind::Text(TextField::Name)),
+    ("email", FieldKind::Text(TextField::Email)),
+    ("role", FieldKind::Role),
+    ("tags", FieldKind::Tags),
+    ("address.street", FieldKind::Text(TextField::Street)),
+    ("address.city", FieldKind::Text(TextField::City)),
+    ("address.state", FieldKind::Text(TextField::State)),
+    ("address.country", FieldKind::Text(TextField::Country)),
+    ("address.postal_code", FieldKind::Text(TextField::PostalCode)),
+    ("created_at", FieldKind::Time(TimeField::CreatedAt)),
+    ("updated_at", FieldKind::Time(TimeField::UpdatedAt)),
+];
+
+/// Why a filter was rejected, and where (1-based character position;
+/// one past the end for "ran out of input").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FilterError {
+    pub(crate) position: usize,
+    pub(crate) message: String,
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid filter at position {}: {}", self.position, self.message)
+    }
+}
+
+/// Parses `text`; `Ok(None)` for an empty (or all-blank) filter.
+pub(crate) fn parse(text: &str) -> Result<Option<Filter>, FilterError> {
+    let length = text.chars().count();
+    if length > MAX_LEN {
+        return Err(FilterError {
+            position: MAX_LEN + 1,
+            message: format!("the filter is longer than {MAX_LEN} characters"),
+        });
+    }
+    let tokens = tokenize(text)?;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let mut parser = Parser {
+        tokens,
+        next: 0,
+        end: length + 1,
+        depth: 0,
+    };
+    let filter = parser.expression()?;
+    if let Some(token) = parser.peek() {
+        let found = token.describe();
+        let message = if matches!(token.kind, Tok::RParen) {
+            "unexpected `)` with no matching `(`".to_owned()
+        } else {
+            format!("expected `AND`, `OR` or the end of the filter, found {found}")
+        };
+        return Err(parser.error_at_next(message));
+    }
+    Ok(Some(filter))
+}
+
+// ---------------------------------------------------------------- tokens
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    LParen,
+    RParen,
+    Op(Op),
+    Minus,
+    And,
+    Or,
+    Not,
+    /// A bare word or a quoted string; `wildcard` when it ended in an
+    /// unescaped `*` (which is not part of `text`).
+    Value {
+        text: String,
+        quoted: bool,
+        wildcard: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Compare(CompareOp),
+    Has,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Token {
+    kind: Tok,
+    /// 1-based character position of the token's first character.
+    position: usize,
+}
+
+impl Token {
+    fn describe(&self) -> String {
+        match &self.kind {
+            Tok::LParen => "`(`".into(),
+            Tok::RParen => "`)`".into(),
+            Tok::Op(Op::Has) => "`:`".into(),
+            Tok::Op(Op::Compare(op)) => format!("`{}`", op.sql()),
+            Tok::Minus => "`-`".into(),
+            Tok::And => "`AND`".into(),
+            Tok::Or => "`OR`".into(),
+            Tok::Not => "`NOT`".into(),
+            Tok::Value { text, quoted: true, .. } => format!("the string {text:?}"),
+            Tok::Value { text, .. } => format!("`{text}`"),
+        }
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    !c.is_whitespace() && !matches!(c, '(' | ')' | '=' | '!' | '<' | '>' | ':' | '"' | '\'')
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let position = i + 1;
+        let next = chars.get(i + 1).copied();
+        let (kind, width) = match c {
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            '(' => (Tok::LParen, 1),
+            ')' => (Tok::RParen, 1),
+            ':' => (Tok::Op(Op::Has), 1),
+            '=' => (Tok::Op(Op::Compare(CompareOp::Eq)), 1),
+            '!' if next == Some('=') => (Tok::Op(Op::Compare(CompareOp::Ne)), 2),
+            '!' => {
+                return Err(FilterError {
+                    position,
+                    message: "expected `=` after `!`".into(),
+                });
+            }
+            '<' if next == Some('=') => (Tok::Op(Op::Compare(CompareOp::Le)), 2),
+            '<' => (Tok::Op(Op::Compare(CompareOp::Lt)), 1),
+            '>' if next == Some('=') => (Tok::Op(Op::Compare(CompareOp::Ge)), 2),
+            '>' => (Tok::Op(Op::Compare(CompareOp::Gt)), 1),
+            '-' => (Tok::Minus, 1),
+            '"' | '\'' => {
+                let (kind, width) = quoted(&chars[i..], position)?;
+                (kind, width)
+            }
+            _ => {
+                let width = chars[i..].iter().take_while(|c| is_word_char(**c)).count();
+                let word: String = chars[i..i + width].iter().collect();
+                let kind = match word.as_str() {
+                    "AND" => Tok::And,
+                    "OR" => Tok::Or,
+                    "NOT" => Tok::Not,
+                    _ => match word.strip_suffix('*') {
+                        Some(prefix) => Tok::Value {
+                            text: prefix.to_owned(),
+                            quoted: false,
+                            wildcard: true,
+                        },
+                        None => Tok::Value {
+                            text: word,
+                            quoted: false,
+                            wildcard: false,
+                        },
+                    },
+                };
+                (kind, width)
+            }
+        };
+        tokens.push(Token { kind, position });
+        i += width;
+    }
+    Ok(tokens)
+}
+
+/// A quoted string starting at `chars[0]`; returns the token and how many
+/// characters it used.
+fn quoted(chars: &[char], position: usize) -> Result<(Tok, usize), FilterError> {
+    let quote = chars[0];
+    let mut text = String::new();
+    let mut wildcard = false;
+    let mut i = 1;
+    loop {
+        match chars.get(i) {
+            None => {
+                return Err(FilterError {
+                    position,
+                    message: format!("the string starting here has no closing {quote}"),
+                });
+            }
+            Some(&c) if c == quote => break,
+            Some('\\') => {
+                let escaped = chars.get(i + 1).ok_or(FilterError {
+                    position: position + i,
+                    message: "expected a character after `\\`".into(),
+                })?;
+                text.push(match escaped {
+                    'n' => '\n',
+                    't' => '\t',
+                    other => *other,
+                });
+                wildcard = false;
+                i += 2;
+            }
+            Some('*') if chars.get(i + 1) == Some(&quote) => {
+                wildcard = true;
+                i += 1;
+            }
+            Some(&c) => {
+                text.push(c);
+                i += 1;
+            }
+        }
+    }
+    let kind = Tok::Value {
+        text,
+        quoted: true,
+        wildcard,
+    };
+    Ok((kind, i + 1))
+}
+
+// ---------------------------------------------------------------- parser
+
+struct Parser {
+    tokens: Vec<Token>,
+    next: usize,
+    /// The position reported for "ran out of input".
+    end: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.next)
+    }
+
+    fn peek_kind(&self) -> Option<&Tok> {
+        self.peek().map(|token| &token.kind)
+    }
+
+    fn bump(&mut self) -> Option<Token> {
+        let token = self.tokens.get(self.next).cloned();
+        self.next += 1;
+        token
+    }
+
+    fn found(&self) -> String {
+        self.peek()
+            .map(Token::describe)
+            .unwrap_or_else(|| "the end of the filter".into())
+    }
+
+    fn error_at_next(&self, message: String) -> FilterError {
+        FilterError {
+            position: self.peek().map_or(self.end, |token| token.position),
+            message,
+        }
+    }
+
+    fn expected(&self, what: &str) -> FilterError {
+        self.error_at_next(format!("expected {what}, found {}", self.found()))
+    }
+
+    fn enter(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error_at_next(format!("the filter nests deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    /// expression = sequence { "AND" sequence }
+    fn expression(&mut self) -> Result<Filter, FilterError> {
+        let mut parts = vec![self.sequence()?];
+        while self.peek_kind() == Some(&Tok::And) {
+            self.bump();
+            parts.push(self.sequence()?);
+        }
+        Ok(flatten(parts, Filter::And))
+    }
+
+    /// sequence = factor { factor } — an implicit AND.
+    fn sequence(&mut self) -> Result<Filter, FilterError> {
+        let mut parts = vec![self.factor()?];
+        while matches!(
+            self.peek_kind(),
+            Some(Tok::LParen | Tok::Not | Tok::Minus | Tok::Value { .. })
+        ) {
+            parts.push(self.factor()?);
+        }
+        Ok(flatten(parts, Filter::And))
+    }
+
+    /// factor = term { "OR" term }
+    fn factor(&mut self) -> Result<Filter, FilterError> {
+        let mut parts = vec![self.term()?];
+        while self.peek_kind() == Some(&Tok::Or) {
+            self.bump();
+            parts.push(self.term()?);
+        }
+        Ok(flatten(parts, Filter::Or))
+    }
+
+    /// term = [ "NOT" | "-" ] simple
+    fn term(&mut self) -> Result<Filter, FilterError> {
+        if matches!(self.peek_kind(), Some(Tok::Not | Tok::Minus)) {
+            self.bump();
+            self.enter()?;
+            let inner = self.term()?;
+            self.depth -= 1;
+            return Ok(Filter::Not(Box::new(inner)));
+        }
+        self.simple()
+    }
+
+    /// simple = "(" expression ")" | restriction
+    fn simple(&mut self) -> Result<Filter, FilterError> {
+        match self.peek_kind() {
+            Some(Tok::LParen) => {
+                let open = self.bump().expect("peeked").position;
+                self.enter()?;
+                let inner = self.expression()?;
+                self.depth -= 1;
+                if self.peek_kind() != Some(&Tok::RParen) {
+                    return Err(self.error_at_next(format!(
+                        "expected `)` to close the `(` at position {open}, found {}",
+                        self.found()
+                    )));
+                }
+                self.bump();
+                Ok(inner)
+            }
+            Some(Tok::Value { quoted: false, .. }) => self.restriction(),
+            _ => Err(self.expected("a field name or `(`")),
+        }
+    }
+
+    /// restriction = field op value
+    fn restriction(&mut self) -> Result<Filter, FilterError> {
+        let field_token = self.bump().expect("peeked");
+        let Tok::Value { text: name, wildcard, .. } = &field_token.kind else {
+            unreachable!("restriction starts with a bare word");
+        };
+        let written = if *wildcard { format!("{name}*") } else { name.clone() };
+        let path = snake_case_path(&written);
+        let kind = FIELDS
+            .iter()
+            .find(|(field, _)| *field == path)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| FilterError {
+                position: field_token.position,
+                message: format!(
+                    "unknown field {written:?} (filterable fields: {})",
+                    FIELDS.map(|(name, _)| name).join(", ")
+                ),
+            })?;
+        let op = match self.peek_kind() {
+            Some(Tok::Op(op)) => *op,
+            _ => {
+                return Err(self.expected(&format!(
+                    "a comparison (`=`, `!=`, `<`, `<=`, `>`, `>=` or `:`) after `{written}`"
+                )));
+            }
+        };
+        let op_token = self.bump().expect("peeked");
+        let value_token = match self.peek_kind() {
+            Some(Tok::Value { .. }) => self.bump().expect("peeked"),
+            // A bare negative word such as -5 is a value here, not a NOT.
+            Some(Tok::Minus) => match self.tokens.get(self.next + 1) {
+                Some(Token {
+                    kind: Tok::Value {
+                        text,
+                        quoted: false,
+                        wildcard,
+                    },
+                    position,
+                }) if *position == self.peek().expect("peeked").position + 1 => {
+                    let token = Token {
+                        kind: Tok::Value {
+                            text: format!("-{text}"),
+                            quoted: false,
+                            wildcard: *wildcard,
+                        },
+                        position: position - 1,
+                    };
+                    self.next += 2;
+                    token
+                }
+                _ => return Err(self.expected(&format!("a value after {}", op_token.describe()))),
+            },
+            _ => return Err(self.expected(&format!("a value after {}", op_token.describe()))),
+        };
+        let Tok::Value { text, wildcard, .. } = value_token.kind else {
+            unreachable!("checked above");
+        };
+        let fail = |message: String| FilterError {
+            position: op_token.position,
+            message,
+        };
+        let value_fail = |message: String| FilterError {
+            position: value_token.position,
+            message,
+        };
+        match (kind, op) {
+            (FieldKind::Text(field), Op::Has) => {
+                let part = if wildcard { format!("{text}*") } else { text };
+                Ok(Filter::Contains { field, part })
+            }
+            (FieldKind::Text(field), Op::Compare(op)) if wildcard => match op {
+                CompareOp::Eq | CompareOp::Ne => Ok(Filter::Prefix {
+                    field,
+                    negated: op == CompareOp::Ne,
+                    prefix: text,
+                }),
+                _ => Err(value_fail(format!(
+                    "a trailing `*` (prefix match) only works with `=` and `!=`, not `{}`; \
+                     escape it as `\\*` in a quoted string to mean a literal `*`",
+                    op.sql()
+                ))),
+            },
+            (FieldKind::Text(field), Op::Compare(op)) => Ok(Filter::Text { field, op, value: text }),
+            (FieldKind::Tags, Op::Has) => {
+                let element = if wildcard { format!("{text}*") } else { text };
+                Ok(Filter::HasTag(element))
+            }
+            (FieldKind::Tags, _) => Err(fail(
+                "`tags` is a list: test it with `:`, e.g. tags:\"vip\"".into(),
+            )),
+            (FieldKind::Role, Op::Compare(op @ (CompareOp::Eq | CompareOp::Ne))) => {
+                let role = UserRole::from_str_name(&text).ok_or_else(|| {
+                    value_fail(format!(
+                        "{text:?} is not a role (expected USER_ROLE_UNSPECIFIED, USER_ROLE_ADMIN, \
+                         USER_ROLE_EDITOR or USER_ROLE_VIEWER)"
+                    ))
+                })?;
+                Ok(Filter::Role {
+                    negated: op == CompareOp::Ne,
+                    role: role as i32,
+                })
+            }
+            (FieldKind::Role, _) => Err(fail("`role` can only be compared with `=` or `!=`".into())),
+            (FieldKind::Time(field), Op::Compare(op)) => {
+                let timestamp: prost_types::Timestamp = text.parse().map_err(|_| {
+                    value_fail(format!(
+                        "{text:?} is not an RFC 3339 timestamp (e.g. \"2024-01-01T00:00:00Z\")"
+                    ))
+                })?;
+                let nanos = timestamp
+                    .seconds
+                    .checked_mul(1_000_000_000)
+                    .and_then(|n| n.checked_add(i64::from(timestamp.nanos)))
+                    .ok_or_else(|| value_fail(format!("{text:?} is out of range")))?;
+                Ok(Filter::Time { field, op, nanos })
+            }
+            (FieldKind::Time(_), Op::Has) => Err(fail(format!(
+                "`{path}` is a timestamp: compare it with `=`, `!=`, `<`, `<=`, `>` or `>=`"
+            ))),
+        }
+    }
+}
+
+fn flatten(mut parts: Vec<Filter>, join: fn(Vec<Filter>) -> Filter) -> Filter {
+    if parts.len() == 1 {
+        parts.pop().expect("one part")
+    } else {
+        join(parts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(op: CompareOp, value: &str) -> Filter {
+        Filter::Text {
+            field: TextField::Name,
+            op,
+            value: value.into(),
+        }
+    }
+
+    fn city(value: &str) -> Filter {
+        Filter::Text {
+            field: TextField::City,
+            op: CompareOp::Eq,
+            value: value.into(),
+        }
+    }
+
+    fn tag(value: &str) -> Filter {
+        Filter::HasTag(value.into())
+    }
+
+    #[test]
+    fn parses_valid_filters() {
+        use CompareOp::*;
+        let admin = Filter::Role {
+            negated: false,
+            role: 1,
+        };
+        let cases: Vec<(&str, Option<Filter>)> = vec![
+            ("", None),
+            ("   ", None),
+            ("name = \"Ada\"", Some(name(Eq, "Ada"))),
+            ("name=Ada", Some(name(Eq, "Ada"))),
+            ("name = 'Ada'", Some(name(Eq, "Ada"))),
+            ("name != \"Ada\"", Some(name(Ne, "Ada"))),
+            ("name < b", Some(name(Lt, "b"))),
+            ("name <= b", Some(name(Le, "b"))),
+            ("name > b", Some(name(Gt, "b"))),
+            ("name >= b", Some(name(Ge, "b"))),
+            (r#"name = "say \"hi\"""#, Some(name(Eq, "say \"hi\""))),
+            (r"name = 'it\'s'", Some(name(Eq, "it's"))),
+            (r#"name = "back\\slash""#, Some(name(Eq, "back\\slash"))),
+            ("name = \"x' OR 1=1 --\"", Some(name(Eq, "x' OR 1=1 --"))),
+            ("name = \"Ada*\"", Some(Filter::Prefix {
+                field: TextField::Name,
+                negated: false,
+                prefix: "Ada".into(),
+            })),
+            ("name != Ada*", Some(Filter::Prefix {
+                field: TextField::Name,
+                negated: true,
+                prefix: "Ada".into(),
+            })),
+            (r#"name = "Ada\*""#, Some(name(Eq, "Ada*"))),
+            ("name:ada", Some(Filter::Contains {
+                field: TextField::Name,
+                part: "ada".into(),
+            })),
+            ("email = \"A@B.co\"", Some(Filter::Text {
+                field: TextField::Email,
+                op: Eq,
+                value: "A@B.co".into(),
+            })),
+            ("tags:\"vip\"", Some(tag("vip"))),
+            ("role = USER_ROLE_ADMIN", Some(admin.clone())),
+            ("role != USER_ROLE_VIEWER", Some(Filter::Role {
+                negated: true,
+                role: 3,
+            })),
+            ("address.city = Oslo", Some(city("Oslo"))),
+            ("address.postalCode = \"0150\"", Some(Filter::Text {
+                field: TextField::PostalCode,
+                op: Eq,
+                value: "0150".into(),
+            })),
+            ("createdAt > \"2024-01-01T00:00:00Z\"", Some(Filter::Time {
+                field: TimeField::CreatedAt,
+                op: Gt,
+                nanos: 1_704_067_200_000_000_000,
+            })),
+            ("updated_at <= '1970-01-01T00:00:01.5Z'", Some(Filter::Time {
+                field: TimeField::UpdatedAt,
+                op: Le,
+                nanos: 1_500_000_000,
+            })),
+            // OR binds tighter than AND (AIP-160).
+            ("name = a AND name = b OR name = c", Some(Filter::And(vec![
+                name(Eq, "a"),
+                Filter::Or(vec![name(Eq, "b"), name(Eq, "c")]),
+            ]))),
+            ("name = a OR name = b AND name = c", Some(Filter::And(vec![
+                Filter::Or(vec![name(Eq, "a"), name(Eq, "b")]),
+                name(Eq, "c"),
+            ]))),
+            ("(name = a AND name = b) OR name = c", Some(Filter::Or(vec![
+                Filter::And(vec![name(Eq, "a"), name(Eq, "b")]),
+                name(Eq, "c"),
+            ]))),
+            ("role = USER_ROLE_ADMIN AND (address.city = \"Oslo\" OR tags:\"vip\")", Some(Filter::And(vec![
+                admin.clone(),
+                Filter::Or(vec![city("Oslo"), tag("vip")]),
+            ]))),
+            // Juxtaposition is an implicit AND.
+            ("tags:a tags:b", Some(Filter::And(vec![tag("a"), tag("b")]))),
+            ("NOT tags:a", Some(Filter::Not(Box::new(tag("a"))))),
+            ("-tags:a", Some(Filter::Not(Box::new(tag("a"))))),
+            ("NOT (tags:a OR tags:b)", Some(Filter::Not(Box::new(Filter::Or(vec![tag("a"), tag("b")]))))),
+            ("name = -5", Some(name(Eq, "-5"))),
+            ("((tags:a))", Some(tag("a"))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text), Ok(expected), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_filters_saying_where() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("name", 5, "expected a comparison"),
+            ("name =", 7, "expected a value after `=`"),
+            ("name = a AND", 13, "expected a field name or `(`"),
+            ("name = a OR", 12, "expected a field name or `(`"),
+            ("AND name = a", 1, "expected a field name or `(`"),
+            ("(name = a", 10, "expected `)` to close the `(` at position 1"),
+            ("name = a)", 9, "unexpected `)`"),
+            ("()", 2, "expected a field name or `(`"),
+            ("name = \"Ada", 8, "no closing \""),
+            ("name = 'Ada", 8, "no closing '"),
+            ("name ! a", 6, "expected `=` after `!`"),
+            ("nickname = a", 1, "unknown field \"nickname\""),
+            ("address.zip = a", 1, "unknown field \"address.zip\""),
+            ("id = a", 1, "unknown field \"id\""),
+            ("\"name\" = a", 1, "expected a field name"),
+            ("name = = a", 8, "expected a value after `=`"),
+            ("tags = vip", 6, "`tags` is a list"),
+            ("role = ADMIN", 8, "is not a role"),
+            ("role > USER_ROLE_ADMIN", 6, "only be compared with `=` or `!=`"),
+            ("created_at > yesterday", 14, "not an RFC 3339 timestamp"),
+            ("created_at:2024", 11, "is a timestamp"),
+            ("name > Ada*", 8, "only works with `=` and `!=`"),
+            ("name = a b", 10, "unknown field \"b\""),
+            ("name = a name", 14, "expected a comparison"),
+            ("name = a OR OR name = b", 13, "expected a field name or `(`"),
+            ("name = \"a\\", 10, "expected a character after `\\`"),
+        ];
+        for (text, position, words) in cases {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.position, *position, "{text:?}: {err}");
+            assert!(err.message.contains(words), "{text:?}: {err}");
+            assert!(err.to_string().starts_with(&format!("invalid filter at position {position}: ")));
+        }
+    }
+
+    #[test]
+    fn limits_depth_and_length() {
+        let deep = format!("{}tags:a{}", "(".repeat(40), ")".repeat(40));
+        assert!(parse(&deep).unwrap_err().message.contains("deeper"));
+        let nots = format!("{}tags:a", "NOT ".repeat(40));
+        assert!(parse(&nots).unwrap_err().message.contains("deeper"));
+        let long = format!("name = \"{}\"", "a".repeat(5000));
+        assert!(parse(&long).unwrap_err().message.contains("longer"));
+    }
+}
