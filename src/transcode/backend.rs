@@ -1,20 +1,21 @@
 //! How a binding reaches the service: in process, through tonic's own tower
-//! service (`tonic::service::Routes`), with the request message as one gRPC
-//! frame. No network hop and no per-method glue: every registered service,
+//! service (`tonic::service::Routes`), with request messages as gRPC frames
+//! and response messages read frame by frame as the service sends them. No network hop and no per-method glue: every registered service,
 //! with every interceptor and layer it has, sees a REST call exactly as it
 //! sees a gRPC call, and the engine needs only the method's gRPC path.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, header};
 use http_body_util::{BodyExt as _, Full};
 use tonic::service::Routes;
 use tower::ServiceExt as _;
 
+use super::frames::{FrameDecoder, encode_frame};
+
 /// HTTP request headers passed on to the service as gRPC metadata as they are;
 /// `grpc-metadata-<key>` headers are passed on as `<key>`.
 const FORWARDED_HEADERS: &[&str] = &["authorization", "x-request-id", "traceparent", "tracestate"];
 const METADATA_PREFIX: &str = "grpc-metadata-";
-const FRAME_HEADER_LEN: usize = 5;
 
 /// The in-process gRPC services, callable with encoded messages.
 #[derive(Clone)]
@@ -36,7 +37,39 @@ impl Backend {
         http_headers: &HeaderMap,
         message: &[u8],
     ) -> Result<Bytes, tonic::Status> {
-        let request = grpc_request(grpc_path, http_headers, message)?;
+        let body = Full::new(encode_frame(message)?);
+        let mut messages = self.call(grpc_path, http_headers, body).await?;
+        let response = messages
+            .next()
+            .await
+            .unwrap_or_else(|| Err(tonic::Status::internal("the service sent no response message")))?;
+        match messages.next().await {
+            None => Ok(response),
+            Some(Err(status)) => Err(status),
+            Some(Ok(_)) => Err(tonic::Status::internal(
+                "the service sent more than one response message",
+            )),
+        }
+    }
+
+    /// Starts a call of any kind: `body` carries the request messages as gRPC
+    /// frames; the answer yields the response messages as they come.
+    pub(crate) async fn call<B>(
+        &self,
+        grpc_path: &str,
+        http_headers: &HeaderMap,
+        body: B,
+    ) -> Result<ResponseMessages, tonic::Status>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<tower::BoxError>,
+    {
+        let mut request = Request::post(grpc_path)
+            .header(header::CONTENT_TYPE, "application/grpc")
+            .header(header::TE, "trailers")
+            .body(body)
+            .map_err(|error| tonic::Status::internal(format!("building the call failed: {error}")))?;
+        forward_metadata(http_headers, request.headers_mut());
         let response = self
             .routes
             .clone()
@@ -44,44 +77,66 @@ impl Backend {
             .await
             .unwrap_or_else(|infallible| match infallible {});
         let (parts, body) = response.into_parts();
+        // A trailers-only response carries its status in the headers.
         if let Some(status) = tonic::Status::from_header_map(&parts.headers).filter(is_error) {
             return Err(status);
         }
-        let collected = body
-            .collect()
-            .await
-            .map_err(|error| tonic::Status::internal(format!("reading the response failed: {error}")))?;
-        let trailers = collected.trailers().cloned().unwrap_or_default();
-        if let Some(status) = tonic::Status::from_header_map(&trailers).filter(is_error) {
-            return Err(status);
+        Ok(ResponseMessages {
+            body,
+            decoder: FrameDecoder::default(),
+            finished: false,
+        })
+    }
+}
+
+/// The response messages of a call, read as the service sends them.
+pub(crate) struct ResponseMessages {
+    body: tonic::body::Body,
+    decoder: FrameDecoder,
+    finished: bool,
+}
+
+impl ResponseMessages {
+    /// The next message; the call's status if it failed; `None` at a
+    /// successful end.
+    pub(crate) async fn next(&mut self) -> Option<Result<Bytes, tonic::Status>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            match self.decoder.next_message() {
+                Ok(Some(message)) => return Some(Ok(message)),
+                Ok(None) => {}
+                Err(status) => return Some(Err(self.finish(status))),
+            }
+            match self.body.frame().await {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => self.decoder.push(&data),
+                    Err(frame) => {
+                        let status = frame.trailers_ref().and_then(tonic::Status::from_header_map);
+                        if let Some(status) = status.filter(is_error) {
+                            return Some(Err(self.finish(status)));
+                        }
+                    }
+                },
+                Some(Err(status)) => return Some(Err(self.finish(status))),
+                None if self.decoder.has_partial_frame() => {
+                    let status = tonic::Status::internal("the service sent a truncated message");
+                    return Some(Err(self.finish(status)));
+                }
+                None => self.finished = true,
+            }
         }
-        single_frame(collected.to_bytes())
+    }
+
+    fn finish(&mut self, status: tonic::Status) -> tonic::Status {
+        self.finished = true;
+        status
     }
 }
 
 fn is_error(status: &tonic::Status) -> bool {
     status.code() != tonic::Code::Ok
-}
-
-fn grpc_request(
-    grpc_path: &str,
-    http_headers: &HeaderMap,
-    message: &[u8],
-) -> Result<Request<Full<Bytes>>, tonic::Status> {
-    let length = u32::try_from(message.len())
-        .map_err(|_| tonic::Status::resource_exhausted("request message too large"))?;
-    let mut frame = BytesMut::with_capacity(FRAME_HEADER_LEN + message.len());
-    frame.put_u8(0);
-    frame.put_u32(length);
-    frame.put_slice(message);
-
-    let mut request = Request::post(grpc_path)
-        .header(header::CONTENT_TYPE, "application/grpc")
-        .header(header::TE, "trailers")
-        .body(Full::new(frame.freeze()))
-        .map_err(|error| tonic::Status::internal(format!("building the call failed: {error}")))?;
-    forward_metadata(http_headers, request.headers_mut());
-    Ok(request)
 }
 
 fn forward_metadata(http_headers: &HeaderMap, metadata: &mut HeaderMap) {
@@ -102,37 +157,9 @@ fn forward_metadata(http_headers: &HeaderMap, metadata: &mut HeaderMap) {
     metadata.insert("x-forwarded-proto", HeaderValue::from_static("http"));
 }
 
-/// The message of a unary response body: exactly one uncompressed frame.
-fn single_frame(mut body: Bytes) -> Result<Bytes, tonic::Status> {
-    let malformed = || tonic::Status::internal("the service sent a malformed response");
-    if body.len() < FRAME_HEADER_LEN || body[0] != 0 {
-        return Err(malformed());
-    }
-    let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
-    if body.len() != FRAME_HEADER_LEN + length {
-        return Err(malformed());
-    }
-    Ok(body.split_off(FRAME_HEADER_LEN))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn frames_are_read_only_when_well_formed() {
-        let cases: [(&[u8], Option<&[u8]>); 5] = [
-            (&[0, 0, 0, 0, 2, 8, 1], Some(&[8, 1])),
-            (&[0, 0, 0, 0, 0], Some(&[])),
-            (&[1, 0, 0, 0, 2, 8, 1], None),
-            (&[0, 0, 0, 0, 3, 8, 1], None),
-            (&[0, 0], None),
-        ];
-        for (body, expected) in cases {
-            let got = single_frame(Bytes::copy_from_slice(body)).ok();
-            assert_eq!(got.as_deref(), expected, "{body:?}");
-        }
-    }
 
     #[test]
     fn only_chosen_headers_become_metadata() {

@@ -13,10 +13,12 @@ mod backend;
 mod conventions;
 mod descriptor;
 mod field_value;
+mod frames;
 mod request;
 mod response;
 mod routing;
 mod status;
+mod streaming;
 mod template;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use descriptor::{Binding, BodySelector};
 use request::{HttpRequestParts, build_request};
 use routing::{Lookup, Router, RouterBuilder};
 use status::HttpError;
+use streaming::StreamingCall;
 
 use descriptor::BindingError;
 
@@ -55,7 +58,7 @@ pub struct Gateway {
 }
 
 struct Inner {
-    router: Router<Binding>,
+    router: Router<Arc<Binding>>,
     backend: Backend,
     pool: DescriptorPool,
     max_body_bytes: usize,
@@ -72,7 +75,7 @@ impl Gateway {
             let http_method = binding.http_method.clone();
             let verb = binding.template.verb.clone();
             builder
-                .insert(http_method, &segments, verb.as_deref(), binding)
+                .insert(http_method, &segments, verb.as_deref(), Arc::new(binding))
                 .map_err(|duplicate| SetupError(format!("{method}: {duplicate}")))?;
         }
         Ok(Gateway {
@@ -109,27 +112,51 @@ impl Gateway {
             }
             Lookup::NotFound => return Err(HttpError::not_found(&parts.method, path)),
         };
-        if binding.method.is_client_streaming() || binding.method.is_server_streaming() {
-            return Err(
-                tonic::Status::unimplemented("streaming methods are not served over HTTP yet").into(),
-            );
+        let method = &binding.method;
+        if !method.is_client_streaming() && !method.is_server_streaming() {
+            let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
+            let message = weave(binding, &segments, &parts, &body)?;
+            let output = inner
+                .backend
+                .unary(&binding.grpc_path, &parts.headers, &message.encode_to_vec())
+                .await?;
+            return response::render_success(binding, &output);
         }
-        let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
-        let message = build_request(
-            binding,
-            &HttpRequestParts {
-                segments: &segments,
-                query: parts.uri.query(),
-                body: &body,
-                if_match: parts.headers.get(header::IF_MATCH),
-            },
-        )?;
-        let output = inner
-            .backend
-            .unary(&binding.grpc_path, &parts.headers, &message.encode_to_vec())
-            .await?;
-        response::render_success(binding, &output)
+        let (body, unary_request) = if method.is_client_streaming() {
+            check_content_type(&parts.headers, is_ndjson)?;
+            (body, None)
+        } else {
+            let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
+            let message = weave(binding, &segments, &parts, &body)?;
+            (Body::empty(), Some(frames::encode_frame(&message.encode_to_vec())?))
+        };
+        let call = StreamingCall {
+            binding: binding.clone(),
+            segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts.headers.clone(),
+            max_line_bytes: inner.max_body_bytes,
+        };
+        streaming::serve(&inner.backend, &inner.pool, call, body, unary_request).await
     }
+}
+
+/// The request message of a unary request (or of a server stream).
+fn weave(
+    binding: &Binding,
+    segments: &[&str],
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<prost_reflect::DynamicMessage, HttpError> {
+    build_request(
+        binding,
+        &HttpRequestParts {
+            segments,
+            query: parts.uri.query(),
+            body,
+            if_match: parts.headers.get(header::IF_MATCH),
+        },
+    )
 }
 
 /// Reads the whole body under the size limit, checking that a body the
@@ -158,26 +185,35 @@ async fn read_body(
             );
         }
     };
-    let reads_body = !matches!(selector, BodySelector::None);
-    if reads_body
-        && !bytes.is_empty()
-        && let Some(content_type) = headers.get(header::CONTENT_TYPE)
-        && !is_json(content_type)
-    {
-        return Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(
-            content_type.as_bytes(),
-        )));
+    if !matches!(selector, BodySelector::None) && !bytes.is_empty() {
+        check_content_type(headers, is_json)?;
     }
     Ok(bytes)
 }
 
-/// `application/json`, or any `+json` media type, with any parameters.
-fn is_json(content_type: &http::HeaderValue) -> bool {
-    let Ok(text) = content_type.to_str() else {
-        return false;
-    };
-    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+/// A body without a `Content-Type` is taken as what the binding reads.
+fn check_content_type(headers: &HeaderMap, accepted: fn(&str) -> bool) -> Result<(), HttpError> {
+    match headers.get(header::CONTENT_TYPE) {
+        None => Ok(()),
+        Some(value) => {
+            let essence = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if accepted(&essence) {
+                Ok(())
+            } else {
+                Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(value.as_bytes())))
+            }
+        }
+    }
+}
+
+/// `application/json`, or any `application/*+json` media type.
+fn is_json(essence: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Newline-delimited JSON, under its common names, or plain JSON.
+fn is_ndjson(essence: &str) -> bool {
+    matches!(essence, "application/x-ndjson" | "application/jsonl" | "application/jsonlines") || is_json(essence)
 }
 
 /// The engine's own test service, `gateway.test.Library`, for unit tests.
@@ -196,22 +232,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_content_types_are_recognised() {
+    fn content_types_are_checked_per_body_kind() {
         let cases = [
-            ("application/json", true),
-            ("application/json; charset=utf-8", true),
-            ("Application/JSON", true),
-            ("application/merge-patch+json", true),
-            ("text/plain", false),
-            ("application/x-www-form-urlencoded", false),
-            ("application/jsonx", false),
+            (None, true, true),
+            (Some("application/json"), true, true),
+            (Some("application/json; charset=utf-8"), true, true),
+            (Some("Application/JSON"), true, true),
+            (Some("application/merge-patch+json"), true, true),
+            (Some("application/x-ndjson"), false, true),
+            (Some("application/jsonl"), false, true),
+            (Some("text/plain"), false, false),
+            (Some("application/x-www-form-urlencoded"), false, false),
+            (Some("application/jsonx"), false, false),
         ];
-        for (content_type, expected) in cases {
-            assert_eq!(
-                is_json(&http::HeaderValue::from_static(content_type)),
-                expected,
-                "{content_type}"
-            );
+        for (content_type, json, ndjson) in cases {
+            let mut headers = HeaderMap::new();
+            if let Some(content_type) = content_type {
+                headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+            }
+            assert_eq!(check_content_type(&headers, is_json).is_ok(), json, "{content_type:?}");
+            assert_eq!(check_content_type(&headers, is_ndjson).is_ok(), ndjson, "{content_type:?}");
         }
     }
 }

@@ -107,27 +107,7 @@ pub(crate) fn render_success(
     binding: &Binding,
     output: &[u8],
 ) -> Result<http::Response<axum::body::Body>, HttpError> {
-    let message = DynamicMessage::decode(binding.method.output(), output).map_err(|error| {
-        tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
-        tonic::Status::internal("the service returned an undecodable response")
-    })?;
-    let (json, body_message) = match &binding.response_body {
-        None => (to_json(&message)?, Some(message)),
-        Some(field) => match message.get_field(field).into_owned() {
-            Value::Message(inner) => (to_json(&inner)?, Some(inner)),
-            _ => {
-                // A scalar, list or map body: the field's JSON in the whole message.
-                let whole = message
-                    .serialize_with_options(serde_json::value::Serializer, &JSON_OPTIONS)
-                    .map_err(internal_json)?;
-                let selected = whole
-                    .get(field.json_name())
-                    .cloned()
-                    .unwrap_or(serde_json::Value::Null);
-                (serde_json::to_vec(&selected).map_err(internal_json)?, None)
-            }
-        },
-    };
+    let (json, body_message) = render_message(binding, output)?;
     let mut response = http::Response::new(axum::body::Body::from(json));
     *response.status_mut() = binding.success.status;
     let headers = response.headers_mut();
@@ -147,6 +127,35 @@ pub(crate) fn render_success(
         headers.insert(header::ETAG, value);
     }
     Ok(response)
+}
+
+/// The HTTP body JSON of one response message (`response_body` applied),
+/// and the body message itself when it is one, for headers.
+pub(crate) fn render_message(
+    binding: &Binding,
+    output: &[u8],
+) -> Result<(Vec<u8>, Option<DynamicMessage>), HttpError> {
+    let message = DynamicMessage::decode(binding.method.output(), output).map_err(|error| {
+        tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
+        tonic::Status::internal("the service returned an undecodable response")
+    })?;
+    Ok(match &binding.response_body {
+        None => (to_json(&message)?, Some(message)),
+        Some(field) => match message.get_field(field).into_owned() {
+            Value::Message(inner) => (to_json(&inner)?, Some(inner)),
+            _ => {
+                // A scalar, list or map body: the field's JSON in the whole message.
+                let whole = message
+                    .serialize_with_options(serde_json::value::Serializer, &JSON_OPTIONS)
+                    .map_err(internal_json)?;
+                let selected = whole
+                    .get(field.json_name())
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                (serde_json::to_vec(&selected).map_err(internal_json)?, None)
+            }
+        },
+    })
 }
 
 fn to_json(message: &DynamicMessage) -> Result<Vec<u8>, HttpError> {

@@ -108,6 +108,15 @@ impl HttpError {
         status.into()
     }
 
+    /// The same error with `context: ` before its message.
+    pub(crate) fn in_context(self, context: &str) -> Self {
+        let message = format!("{context}: {}", self.status.message());
+        HttpError {
+            status: tonic::Status::with_details(self.status.code(), message, self.status.details().to_vec().into()),
+            ..self
+        }
+    }
+
     pub(crate) fn code(&self) -> Code {
         self.status.code()
     }
@@ -118,12 +127,7 @@ impl HttpError {
 
     /// The HTTP response: status, `Allow` where it applies, and the JSON body.
     pub(crate) fn into_response(self, pool: &DescriptorPool) -> http::Response<axum::body::Body> {
-        let body = ErrorBody {
-            code: self.status.code() as i32,
-            message: self.status.message(),
-            details: render_details(&self.status, pool),
-        };
-        let json = serde_json::to_vec(&body).expect("an error body always serializes");
+        let json = self.to_json(pool);
         let mut response = http::Response::new(axum::body::Body::from(json));
         *response.status_mut() = self.http_status;
         let headers = response.headers_mut();
@@ -135,6 +139,18 @@ impl HttpError {
             }
         }
         response
+    }
+}
+
+impl HttpError {
+    /// The `google.rpc.Status` JSON of this error, also used in-band in streams.
+    pub(crate) fn to_json(&self, pool: &DescriptorPool) -> Vec<u8> {
+        let body = ErrorBody {
+            code: self.status.code() as i32,
+            message: self.status.message(),
+            details: render_details(&self.status, pool),
+        };
+        serde_json::to_vec(&body).expect("an error body always serializes")
     }
 }
 

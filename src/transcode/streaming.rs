@@ -1,0 +1,365 @@
+//! Streaming RPCs over HTTP, for any binding whose method streams.
+//!
+//! - Responses of a server stream are NDJSON (`application/x-ndjson`, one
+//!   message per line), or Server-Sent Events with `Accept:
+//!   text/event-stream`. A failure before the first message is an ordinary
+//!   HTTP error; after it, a final `{"error": <google.rpc.Status>}` line (or an
+//!   `event: error`).
+//! - Requests of a client stream or a bidi call are an NDJSON body, one
+//!   request message per line (blank lines ignored); each line is woven with
+//!   the path and query like a unary body. A bad line fails the call with
+//!   INVALID_ARGUMENT naming the line.
+//! - Bidi responses start at once and flow while the request body is still
+//!   being read.
+//!
+//! Nothing is buffered beyond one message: request lines are read when the
+//! service asks for the next message, and response messages are read when
+//! the client's connection takes more, so a slow reader slows the service.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, BodyDataStream};
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt as _};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http_body::Frame;
+use http_body_util::{Full, StreamBody};
+use prost::Message as _;
+use prost_reflect::DescriptorPool;
+
+use super::backend::{Backend, ResponseMessages};
+use super::descriptor::Binding;
+use super::frames::encode_frame;
+use super::request::{HttpRequestParts, build_request};
+use super::response::{render_message, render_success};
+use super::status::HttpError;
+
+/// How response messages are written to the HTTP body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    Ndjson,
+    ServerSentEvents,
+}
+
+impl Framing {
+    pub(crate) fn from_accept(headers: &HeaderMap) -> Self {
+        let wants_events = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|value| value.contains("text/event-stream"));
+        if wants_events { Framing::ServerSentEvents } else { Framing::Ndjson }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Framing::Ndjson => "application/x-ndjson",
+            Framing::ServerSentEvents => "text/event-stream",
+        }
+    }
+
+    fn message(self, json: &[u8]) -> Bytes {
+        match self {
+            Framing::Ndjson => [json, b"\n"].concat().into(),
+            Framing::ServerSentEvents => [b"data: ", json, b"\n\n"].concat().into(),
+        }
+    }
+
+    fn error(self, status_json: &[u8]) -> Bytes {
+        match self {
+            Framing::Ndjson => [br#"{"error":"#, status_json, b"}\n"].concat().into(),
+            Framing::ServerSentEvents => [b"event: error\ndata: ", status_json, b"\n\n"].concat().into(),
+        }
+    }
+}
+
+/// What a streaming call needs from the HTTP request, owned so that request
+/// lines can be woven while the call runs.
+pub(crate) struct StreamingCall {
+    pub(crate) binding: Arc<Binding>,
+    pub(crate) segments: Vec<String>,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) max_line_bytes: usize,
+}
+
+/// The first failure of the request side (a bad line), which outranks the
+/// status the service reports after its input broke off.
+type RequestFailure = Arc<Mutex<Option<HttpError>>>;
+
+impl StreamingCall {
+    /// Weaves one request line (path, query and the line as the body).
+    fn weave(&self, line: &[u8], line_number: usize) -> Result<Bytes, HttpError> {
+        let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        let parts = HttpRequestParts {
+            segments: &segments,
+            query: self.query.as_deref(),
+            body: line,
+            if_match: None,
+        };
+        let message =
+            build_request(&self.binding, &parts).map_err(|error| error.in_context(&format!("line {line_number}")))?;
+        Ok(encode_frame(&message.encode_to_vec())?)
+    }
+}
+
+/// Serves a streaming binding; `body` is the HTTP request body.
+pub(crate) async fn serve(
+    backend: &Backend,
+    pool: &DescriptorPool,
+    call: StreamingCall,
+    body: Body,
+    unary_request: Option<Bytes>,
+) -> Result<Response<Body>, HttpError> {
+    let framing = Framing::from_accept(&call.headers);
+    let method = call.binding.method.clone();
+    let grpc_path = call.binding.grpc_path.clone();
+    let headers = call.headers.clone();
+    let binding = call.binding.clone();
+    let failure = RequestFailure::default();
+
+    let started = match unary_request {
+        Some(frame) => backend.call(&grpc_path, &headers, Full::new(frame)).await,
+        None => {
+            let frames = ndjson_requests(call, body, failure.clone());
+            backend.call(&grpc_path, &headers, StreamBody::new(frames)).await
+        }
+    };
+    let mut messages = started.map_err(|status| take_failure(&failure).unwrap_or_else(|| status.into()))?;
+
+    if !method.is_server_streaming() {
+        // Client streaming: one response once the input is consumed.
+        let response = messages.next().await;
+        if let Some(error) = take_failure(&failure) {
+            return Err(error);
+        }
+        let message = response
+            .unwrap_or_else(|| Err(tonic::Status::internal("the service sent no response message")))?;
+        return render_success(&binding, &message);
+    }
+    let first = if method.is_client_streaming() {
+        None // bidi: answer at once, errors go in-band
+    } else {
+        match messages.next().await {
+            Some(Ok(message)) => Some(message),
+            Some(Err(status)) => return Err(status.into()),
+            None => None,
+        }
+    };
+    let output = ResponseStream {
+        first,
+        messages,
+        binding,
+        pool: pool.clone(),
+        framing,
+        failure,
+        finished: false,
+    };
+    let mut response = Response::new(Body::from_stream(output.into_stream()));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(framing.content_type()));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+fn take_failure(failure: &RequestFailure) -> Option<HttpError> {
+    failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+}
+
+/// The request messages of an NDJSON body, as gRPC frames, read lazily.
+fn ndjson_requests(
+    call: StreamingCall,
+    body: Body,
+    failure: RequestFailure,
+) -> impl Stream<Item = Result<Frame<Bytes>, tonic::Status>> + Send + 'static {
+    let lines = NdjsonLines {
+        data: body.into_data_stream(),
+        buffer: BytesMut::new(),
+        line_number: 0,
+        ended: false,
+        max_line_bytes: call.max_line_bytes,
+    };
+    futures_util::stream::unfold(
+        (lines, call, failure, false),
+        |(mut lines, call, failure, stopped)| async move {
+            if stopped {
+                return None;
+            }
+            let next = match lines.next_line().await {
+                Ok(None) => return None,
+                Ok(Some((line, number))) => call.weave(&line, number),
+                Err(error) => Err(error),
+            };
+            match next {
+                Ok(frame) => Some((Ok(Frame::data(frame)), (lines, call, failure, false))),
+                Err(error) => {
+                    let reported = tonic::Status::invalid_argument(error.message().to_owned());
+                    *failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
+                    Some((Err(reported), (lines, call, failure, true)))
+                }
+            }
+        },
+    )
+}
+
+/// Splits a body into non-blank lines, each at most `max_line_bytes`.
+struct NdjsonLines {
+    data: BodyDataStream,
+    buffer: BytesMut,
+    line_number: usize,
+    ended: bool,
+    max_line_bytes: usize,
+}
+
+impl NdjsonLines {
+    /// The next non-blank line and its 1-based number.
+    async fn next_line(&mut self) -> Result<Option<(Bytes, usize)>, HttpError> {
+        loop {
+            if let Some(newline) = self.buffer.iter().position(|&byte| byte == b'\n') {
+                let line = self.buffer.split_to(newline + 1).freeze();
+                self.line_number += 1;
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(Some((line, self.line_number)));
+                }
+                continue;
+            }
+            if self.buffer.len() > self.max_line_bytes {
+                let number = self.line_number + 1;
+                let limit = self.max_line_bytes;
+                return Err(tonic::Status::invalid_argument(format!(
+                    "line {number}: longer than the limit of {limit} bytes"
+                ))
+                .into());
+            }
+            if self.ended {
+                if self.buffer.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(None);
+                }
+                self.line_number += 1;
+                let line = self.buffer.split().freeze();
+                return Ok(Some((line, self.line_number)));
+            }
+            match self.data.next().await {
+                Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Some(Err(error)) => {
+                    let message = format!("reading the request body failed: {error}");
+                    return Err(tonic::Status::invalid_argument(message).into());
+                }
+                None => self.ended = true,
+            }
+        }
+    }
+}
+
+/// Response messages as HTTP body chunks, ending with an in-band error when
+/// the call fails.
+struct ResponseStream {
+    first: Option<Bytes>,
+    messages: ResponseMessages,
+    binding: Arc<Binding>,
+    pool: DescriptorPool,
+    framing: Framing,
+    failure: RequestFailure,
+    finished: bool,
+}
+
+impl ResponseStream {
+    fn into_stream(self) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut state| async move {
+            let chunk = state.next_chunk().await?;
+            Some((Ok(chunk), state))
+        })
+    }
+
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if self.finished {
+            return None;
+        }
+        let next = match self.first.take() {
+            Some(message) => Some(Ok(message)),
+            None => self.messages.next().await,
+        };
+        let error = match next {
+            Some(Ok(message)) => match render_message(&self.binding, &message) {
+                Ok((json, _)) => return Some(self.framing.message(&json)),
+                Err(error) => error,
+            },
+            Some(Err(status)) => take_failure(&self.failure).unwrap_or_else(|| status.into()),
+            None => take_failure(&self.failure)?,
+        };
+        self.finished = true;
+        Some(self.framing.error(&error.to_json(&self.pool)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framings_write_messages_and_errors() {
+        let cases = [
+            (Framing::Ndjson, "{\"a\":1}\n", "{\"error\":{\"code\":5}}\n"),
+            (Framing::ServerSentEvents, "data: {\"a\":1}\n\n", "event: error\ndata: {\"code\":5}\n\n"),
+        ];
+        for (framing, message, error) in cases {
+            assert_eq!(framing.message(br#"{"a":1}"#), message.as_bytes(), "{framing:?}");
+            assert_eq!(framing.error(br#"{"code":5}"#), error.as_bytes(), "{framing:?}");
+        }
+    }
+
+    #[test]
+    fn accept_headers_choose_the_framing() {
+        let cases = [
+            (None, Framing::Ndjson),
+            (Some("application/x-ndjson"), Framing::Ndjson),
+            (Some("text/event-stream"), Framing::ServerSentEvents),
+            (Some("application/json, text/event-stream;q=0.9"), Framing::ServerSentEvents),
+        ];
+        for (accept, expected) in cases {
+            let mut headers = HeaderMap::new();
+            if let Some(accept) = accept {
+                headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+            }
+            assert_eq!(Framing::from_accept(&headers), expected, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn bodies_split_into_numbered_non_blank_lines() {
+        let cases: [(&[&str], usize, Result<Vec<(&str, usize)>, &str>); 4] = [
+            (&["{\"a\":1}\n\n{\"a\":", "2}\n  \n{\"a\":3}"], 64, Ok(vec![("{\"a\":1}\n", 1), ("{\"a\":2}\n", 3), ("{\"a\":3}", 5)])),
+            (&["\n\n", ""], 64, Ok(vec![])),
+            (&["x\r\n", "y"], 64, Ok(vec![("x\r\n", 1), ("y", 2)])),
+            (&["ok\n", "0123456789"], 8, Err("line 2: longer than the limit of 8 bytes")),
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for (chunks, limit, expected) in cases {
+            let owned: Vec<Result<Bytes, std::io::Error>> =
+                chunks.iter().map(|chunk| Ok(Bytes::copy_from_slice(chunk.as_bytes()))).collect();
+            let body = Body::from_stream(futures_util::stream::iter(owned));
+            let mut lines = NdjsonLines {
+                data: body.into_data_stream(),
+                buffer: BytesMut::new(),
+                line_number: 0,
+                ended: false,
+                max_line_bytes: limit,
+            };
+            let got = runtime.block_on(async {
+                let mut got = Vec::new();
+                loop {
+                    match lines.next_line().await {
+                        Ok(Some((line, number))) => got.push((String::from_utf8(line.to_vec()).unwrap(), number)),
+                        Ok(None) => return Ok(got),
+                        Err(error) => return Err(error.message().to_owned()),
+                    }
+                }
+            });
+            let expected = expected
+                .map(|lines| lines.into_iter().map(|(line, number)| (line.to_owned(), number)).collect::<Vec<_>>())
+                .map_err(str::to_owned);
+            assert_eq!(got, expected, "{chunks:?}");
+        }
+    }
+}
