@@ -55,11 +55,17 @@ pub(crate) enum Filter {
         prefix: String,
     },
     /// `field:"part"` on a string field: a case-insensitive substring.
-    Contains { field: TextField, part: String },
+    Contains {
+        field: TextField,
+        part: String,
+    },
     /// `tags:"element"`.
     HasTag(String),
     /// `role = USER_ROLE_ADMIN` (or `!=`).
-    Role { negated: bool, role: i32 },
+    Role {
+        negated: bool,
+        role: i32,
+    },
     /// `created_at >= "2024-01-01T00:00:00Z"`, as nanoseconds.
     Time {
         field: TimeField,
@@ -144,7 +150,11 @@ pub(crate) struct FilterError {
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid filter at position {}: {}", self.position, self.message)
+        write!(
+            f,
+            "invalid filter at position {}: {}",
+            self.position, self.message
+        )
     }
 }
 
@@ -224,7 +234,9 @@ impl Token {
             Tok::And => "`AND`".into(),
             Tok::Or => "`OR`".into(),
             Tok::Not => "`NOT`".into(),
-            Tok::Value { text, quoted: true, .. } => format!("the string {text:?}"),
+            Tok::Value {
+                text, quoted: true, ..
+            } => format!("the string {text:?}"),
             Tok::Value { text, .. } => format!("`{text}`"),
         }
     }
@@ -462,10 +474,17 @@ impl Parser {
     /// restriction = field op value
     fn restriction(&mut self) -> Result<Filter, FilterError> {
         let field_token = self.bump().expect("peeked");
-        let Tok::Value { text: name, wildcard, .. } = &field_token.kind else {
+        let Tok::Value {
+            text: name, wildcard, ..
+        } = &field_token.kind
+        else {
             unreachable!("restriction starts with a bare word");
         };
-        let written = if *wildcard { format!("{name}*") } else { name.clone() };
+        let written = if *wildcard {
+            format!("{name}*")
+        } else {
+            name.clone()
+        };
         let path = snake_case_path(&written);
         let kind = FIELDS
             .iter()
@@ -492,11 +511,12 @@ impl Parser {
             // A bare negative word such as -5 is a value here, not a NOT.
             Some(Tok::Minus) => match self.tokens.get(self.next + 1) {
                 Some(Token {
-                    kind: Tok::Value {
-                        text,
-                        quoted: false,
-                        wildcard,
-                    },
+                    kind:
+                        Tok::Value {
+                            text,
+                            quoted: false,
+                            wildcard,
+                        },
                     position,
                 }) if *position == self.peek().expect("peeked").position + 1 => {
                     let token = Token {
@@ -542,7 +562,11 @@ impl Parser {
                     op.sql()
                 ))),
             },
-            (FieldKind::Text(field), Op::Compare(op)) => Ok(Filter::Text { field, op, value: text }),
+            (FieldKind::Text(field), Op::Compare(op)) => Ok(Filter::Text {
+                field,
+                op,
+                value: text,
+            }),
             (FieldKind::Tags, Op::Has) => {
                 let element = if wildcard { format!("{text}*") } else { text };
                 Ok(Filter::HasTag(element))
@@ -637,70 +661,109 @@ mod tests {
             (r"name = 'it\'s'", Some(name(Eq, "it's"))),
             (r#"name = "back\\slash""#, Some(name(Eq, "back\\slash"))),
             ("name = \"x' OR 1=1 --\"", Some(name(Eq, "x' OR 1=1 --"))),
-            ("name = \"Ada*\"", Some(Filter::Prefix {
-                field: TextField::Name,
-                negated: false,
-                prefix: "Ada".into(),
-            })),
-            ("name != Ada*", Some(Filter::Prefix {
-                field: TextField::Name,
-                negated: true,
-                prefix: "Ada".into(),
-            })),
+            (
+                "name = \"Ada*\"",
+                Some(Filter::Prefix {
+                    field: TextField::Name,
+                    negated: false,
+                    prefix: "Ada".into(),
+                }),
+            ),
+            (
+                "name != Ada*",
+                Some(Filter::Prefix {
+                    field: TextField::Name,
+                    negated: true,
+                    prefix: "Ada".into(),
+                }),
+            ),
             (r#"name = "Ada\*""#, Some(name(Eq, "Ada*"))),
-            ("name:ada", Some(Filter::Contains {
-                field: TextField::Name,
-                part: "ada".into(),
-            })),
-            ("email = \"A@B.co\"", Some(Filter::Text {
-                field: TextField::Email,
-                op: Eq,
-                value: "A@B.co".into(),
-            })),
+            (
+                "name:ada",
+                Some(Filter::Contains {
+                    field: TextField::Name,
+                    part: "ada".into(),
+                }),
+            ),
+            (
+                "email = \"A@B.co\"",
+                Some(Filter::Text {
+                    field: TextField::Email,
+                    op: Eq,
+                    value: "A@B.co".into(),
+                }),
+            ),
             ("tags:\"vip\"", Some(tag("vip"))),
             ("role = USER_ROLE_ADMIN", Some(admin.clone())),
-            ("role != USER_ROLE_VIEWER", Some(Filter::Role {
-                negated: true,
-                role: 3,
-            })),
+            (
+                "role != USER_ROLE_VIEWER",
+                Some(Filter::Role {
+                    negated: true,
+                    role: 3,
+                }),
+            ),
             ("address.city = Oslo", Some(city("Oslo"))),
-            ("address.postalCode = \"0150\"", Some(Filter::Text {
-                field: TextField::PostalCode,
-                op: Eq,
-                value: "0150".into(),
-            })),
-            ("createdAt > \"2024-01-01T00:00:00Z\"", Some(Filter::Time {
-                field: TimeField::CreatedAt,
-                op: Gt,
-                nanos: 1_704_067_200_000_000_000,
-            })),
-            ("updated_at <= '1970-01-01T00:00:01.5Z'", Some(Filter::Time {
-                field: TimeField::UpdatedAt,
-                op: Le,
-                nanos: 1_500_000_000,
-            })),
+            (
+                "address.postalCode = \"0150\"",
+                Some(Filter::Text {
+                    field: TextField::PostalCode,
+                    op: Eq,
+                    value: "0150".into(),
+                }),
+            ),
+            (
+                "createdAt > \"2024-01-01T00:00:00Z\"",
+                Some(Filter::Time {
+                    field: TimeField::CreatedAt,
+                    op: Gt,
+                    nanos: 1_704_067_200_000_000_000,
+                }),
+            ),
+            (
+                "updated_at <= '1970-01-01T00:00:01.5Z'",
+                Some(Filter::Time {
+                    field: TimeField::UpdatedAt,
+                    op: Le,
+                    nanos: 1_500_000_000,
+                }),
+            ),
             // OR binds tighter than AND (AIP-160).
-            ("name = a AND name = b OR name = c", Some(Filter::And(vec![
-                name(Eq, "a"),
-                Filter::Or(vec![name(Eq, "b"), name(Eq, "c")]),
-            ]))),
-            ("name = a OR name = b AND name = c", Some(Filter::And(vec![
-                Filter::Or(vec![name(Eq, "a"), name(Eq, "b")]),
-                name(Eq, "c"),
-            ]))),
-            ("(name = a AND name = b) OR name = c", Some(Filter::Or(vec![
-                Filter::And(vec![name(Eq, "a"), name(Eq, "b")]),
-                name(Eq, "c"),
-            ]))),
-            ("role = USER_ROLE_ADMIN AND (address.city = \"Oslo\" OR tags:\"vip\")", Some(Filter::And(vec![
-                admin.clone(),
-                Filter::Or(vec![city("Oslo"), tag("vip")]),
-            ]))),
+            (
+                "name = a AND name = b OR name = c",
+                Some(Filter::And(vec![
+                    name(Eq, "a"),
+                    Filter::Or(vec![name(Eq, "b"), name(Eq, "c")]),
+                ])),
+            ),
+            (
+                "name = a OR name = b AND name = c",
+                Some(Filter::And(vec![
+                    Filter::Or(vec![name(Eq, "a"), name(Eq, "b")]),
+                    name(Eq, "c"),
+                ])),
+            ),
+            (
+                "(name = a AND name = b) OR name = c",
+                Some(Filter::Or(vec![
+                    Filter::And(vec![name(Eq, "a"), name(Eq, "b")]),
+                    name(Eq, "c"),
+                ])),
+            ),
+            (
+                "role = USER_ROLE_ADMIN AND (address.city = \"Oslo\" OR tags:\"vip\")",
+                Some(Filter::And(vec![
+                    admin.clone(),
+                    Filter::Or(vec![city("Oslo"), tag("vip")]),
+                ])),
+            ),
             // Juxtaposition is an implicit AND.
             ("tags:a tags:b", Some(Filter::And(vec![tag("a"), tag("b")]))),
             ("NOT tags:a", Some(Filter::Not(Box::new(tag("a"))))),
             ("-tags:a", Some(Filter::Not(Box::new(tag("a"))))),
-            ("NOT (tags:a OR tags:b)", Some(Filter::Not(Box::new(Filter::Or(vec![tag("a"), tag("b")]))))),
+            (
+                "NOT (tags:a OR tags:b)",
+                Some(Filter::Not(Box::new(Filter::Or(vec![tag("a"), tag("b")])))),
+            ),
             ("name = -5", Some(name(Eq, "-5"))),
             ("((tags:a))", Some(tag("a"))),
         ];
@@ -743,7 +806,10 @@ mod tests {
             let err = parse(text).expect_err(text);
             assert_eq!(err.position, *position, "{text:?}: {err}");
             assert!(err.message.contains(words), "{text:?}: {err}");
-            assert!(err.to_string().starts_with(&format!("invalid filter at position {position}: ")));
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid filter at position {position}: "))
+            );
         }
     }
 

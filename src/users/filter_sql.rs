@@ -221,16 +221,32 @@ mod tests {
                 "(name = ?)".into(),
                 vec![text("x' OR 1=1 --")],
             ),
-            ("email = \"Ada@X.org\"", "(email_key = ?)".into(), vec![text("ada@x.org")]),
+            (
+                "email = \"Ada@X.org\"",
+                "(email_key = ?)".into(),
+                vec![text("ada@x.org")],
+            ),
             (
                 "name = \"50%_off\\\\*\"",
                 "(name LIKE ? ESCAPE '\\')".into(),
                 vec![text("50\\%\\_off\\\\%")],
             ),
-            ("name != Ada*", "(name NOT LIKE ? ESCAPE '\\')".into(), vec![text("Ada%")]),
-            ("name:ada", "(name LIKE ? ESCAPE '\\')".into(), vec![text("%ada%")]),
+            (
+                "name != Ada*",
+                "(name NOT LIKE ? ESCAPE '\\')".into(),
+                vec![text("Ada%")],
+            ),
+            (
+                "name:ada",
+                "(name LIKE ? ESCAPE '\\')".into(),
+                vec![text("%ada%")],
+            ),
             ("tags:vip", tags.into(), vec![text("vip")]),
-            ("role = USER_ROLE_EDITOR", "(role = ?)".into(), vec![Value::Integer(2)]),
+            (
+                "role = USER_ROLE_EDITOR",
+                "(role = ?)".into(),
+                vec![Value::Integer(2)],
+            ),
             (
                 "created_at >= \"1970-01-01T00:00:02Z\"",
                 "(created_at_nanos >= ?)".into(),
@@ -273,14 +289,38 @@ mod tests {
         );
         assert_eq!(
             sql.params,
-            vec![text("Ada"), text("Ada"), Value::Integer(7), Value::Integer(7), text("id-1")]
+            vec![
+                text("Ada"),
+                text("Ada"),
+                Value::Integer(7),
+                Value::Integer(7),
+                text("id-1")
+            ]
         );
         assert_eq!(order_sql(&order_by), "name DESC, created_at_nanos ASC, id ASC");
         assert_eq!(sort_columns_sql(&order_by), ", name, created_at_nanos");
 
         let mut plain = Sql::default();
-        after_sql(&OrderBy::default(), &Cursor { keys: vec![], id: "x".into() }, &mut plain).unwrap();
+        after_sql(
+            &OrderBy::default(),
+            &Cursor {
+                keys: vec![],
+                id: "x".into(),
+            },
+            &mut plain,
+        )
+        .unwrap();
         assert_eq!((plain.text.as_str(), plain.params), ("id > ?", vec![text("x")]));
-        assert!(after_sql(&order_by, &Cursor { keys: vec![], id: "x".into() }, &mut Sql::default()).is_none());
+        assert!(
+            after_sql(
+                &order_by,
+                &Cursor {
+                    keys: vec![],
+                    id: "x".into()
+                },
+                &mut Sql::default()
+            )
+            .is_none()
+        );
     }
 }

@@ -39,7 +39,10 @@ const WRITABLE: [(&str, MaskPath); 11] = [
     ("address.city", MaskPath::AddressPart(AddressPart::City)),
     ("address.state", MaskPath::AddressPart(AddressPart::State)),
     ("address.country", MaskPath::AddressPart(AddressPart::Country)),
-    ("address.postal_code", MaskPath::AddressPart(AddressPart::PostalCode)),
+    (
+        "address.postal_code",
+        MaskPath::AddressPart(AddressPart::PostalCode),
+    ),
     ("tags", MaskPath::Tags),
     ("metadata", MaskPath::Metadata),
 ];
@@ -66,7 +69,9 @@ pub(crate) fn resolve(paths: &[String]) -> Result<Vec<MaskPath>, Vec<Violation>>
         let path = snake_case_path(written.trim());
         if path == "*" {
             if paths.len() > 1 {
-                violations.push(violation("`*` replaces every writable field and must be the only path".into()));
+                violations.push(violation(
+                    "`*` replaces every writable field and must be the only path".into(),
+                ));
             }
             resolved.extend(ALL);
             continue;
@@ -177,9 +182,15 @@ mod tests {
         let cases: Vec<(&[&str], Vec<MaskPath>)> = vec![
             (&["name"], vec![Name]),
             (&["name", "email", "name"], vec![Name, Email]),
-            (&["address.postalCode", "address.city"], vec![AddressPart(postal_code), AddressPart(city)]),
+            (
+                &["address.postalCode", "address.city"],
+                vec![AddressPart(postal_code), AddressPart(city)],
+            ),
             (&["address.postal_code"], vec![AddressPart(postal_code)]),
-            (&["address", "tags", "metadata", "role"], vec![Address, Tags, Metadata, Role]),
+            (
+                &["address", "tags", "metadata", "role"],
+                vec![Address, Tags, Metadata, Role],
+            ),
             (&["*"], ALL.to_vec()),
             (&[], vec![]),
         ];
@@ -193,7 +204,10 @@ mod tests {
         let cases: Vec<(&[&str], Vec<&str>)> = vec![
             (&["nickname"], vec!["\"nickname\" is not a field"]),
             (&["id"], vec!["\"id\" is output only"]),
-            (&["createdAt", "updated_at", "etag"], vec!["output only", "output only", "output only"]),
+            (
+                &["createdAt", "updated_at", "etag"],
+                vec!["output only", "output only", "output only"],
+            ),
             (&["tags.x"], vec!["inside a list or map"]),
             (&["metadata.team"], vec!["inside a list or map"]),
             (&["address.zip"], vec!["\"address.zip\" is not a field"]),
@@ -240,33 +254,48 @@ mod tests {
             ..Default::default()
         };
         let cases: Vec<(Vec<MaskPath>, User)> = vec![
-            (vec![MaskPath::Name], User {
-                name: "Grace".into(),
-                ..stored()
-            }),
-            (vec![MaskPath::AddressPart(AddressPart::City)], User {
-                address: Some(Address {
-                    street: "1 Main".into(),
-                    city: "Oslo".into(),
+            (
+                vec![MaskPath::Name],
+                User {
+                    name: "Grace".into(),
+                    ..stored()
+                },
+            ),
+            (
+                vec![MaskPath::AddressPart(AddressPart::City)],
+                User {
+                    address: Some(Address {
+                        street: "1 Main".into(),
+                        city: "Oslo".into(),
+                        ..Default::default()
+                    }),
+                    ..stored()
+                },
+            ),
+            (
+                vec![MaskPath::Address],
+                User {
+                    address: patch.address.clone(),
+                    ..stored()
+                },
+            ),
+            (
+                vec![MaskPath::Tags, MaskPath::Metadata],
+                User {
+                    tags: vec![],
+                    metadata: Default::default(),
+                    ..stored()
+                },
+            ),
+            (
+                ALL.to_vec(),
+                User {
+                    id: "id".into(),
+                    name: "Grace".into(),
+                    address: patch.address.clone(),
                     ..Default::default()
-                }),
-                ..stored()
-            }),
-            (vec![MaskPath::Address], User {
-                address: patch.address.clone(),
-                ..stored()
-            }),
-            (vec![MaskPath::Tags, MaskPath::Metadata], User {
-                tags: vec![],
-                metadata: Default::default(),
-                ..stored()
-            }),
-            (ALL.to_vec(), User {
-                id: "id".into(),
-                name: "Grace".into(),
-                address: patch.address.clone(),
-                ..Default::default()
-            }),
+                },
+            ),
         ];
         for (mask, expected) in cases {
             let mut user = stored();

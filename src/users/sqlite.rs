@@ -159,7 +159,7 @@ impl Store for SqliteStore {
     }
 
     async fn update(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
-        let mut user = user.clone();
+        let user = user.clone();
         let row = NewRow::from_user(&user)?;
         self.write(move |conn| {
             let tx = conn.transaction().map_err(internal)?;
@@ -202,8 +202,7 @@ impl Store for SqliteStore {
             let stored = get_versioned(&tx, &user.id)?
                 .ok_or_else(|| StoreError::Internal("updated row vanished".into()))?;
             tx.commit().map_err(internal)?;
-            user = stored.user;
-            Ok(Written::Done(user))
+            Ok(Written::Done(stored.user))
         })
         .await
     }
@@ -236,15 +235,14 @@ impl Store for SqliteStore {
         if let Some(filter) = &query.filter {
             filter_sql(filter, &mut condition);
         } else {
-            condition.text.push_str("1");
+            condition.text.push('1');
         }
         let count_sql = format!("SELECT COUNT(*) FROM users WHERE {}", condition.text);
         let count_params = condition.params.clone();
         if let Some(cursor) = &query.after {
             condition.text.push_str(" AND ");
-            after_sql(&query.order_by, cursor, &mut condition).ok_or_else(|| {
-                StoreError::Internal("the page cursor does not fit the order".into())
-            })?;
+            after_sql(&query.order_by, cursor, &mut condition)
+                .ok_or_else(|| StoreError::Internal("the page cursor does not fit the order".into()))?;
         }
         let page_sql = format!(
             "SELECT {COLUMNS}{} FROM users WHERE {} ORDER BY {} LIMIT ?",

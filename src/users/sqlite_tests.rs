@@ -133,7 +133,10 @@ async fn key_and_data_survive_reopen() {
 
     let reopened = open(&dir);
     assert_eq!(reopened.page_token_key(), key);
-    assert_eq!(reopened.get(&user.id).await.unwrap().map(|v| v.user), Some(user.clone()));
+    assert_eq!(
+        reopened.get(&user.id).await.unwrap().map(|v| v.user),
+        Some(user.clone())
+    );
     let mut same_id = user.clone();
     same_id.email = "someone.else@example.com".into();
     assert!(matches!(
@@ -147,8 +150,14 @@ async fn key_and_data_survive_reopen() {
         reopened.insert(&other).await,
         Err(StoreError::DuplicateEmail)
     ));
-    assert_eq!(reopened.delete(&user.id, Some(2)).await.unwrap(), Written::Conflict);
-    assert_eq!(reopened.delete(&user.id, Some(1)).await.unwrap(), Written::Done(()));
+    assert_eq!(
+        reopened.delete(&user.id, Some(2)).await.unwrap(),
+        Written::Conflict
+    );
+    assert_eq!(
+        reopened.delete(&user.id, Some(1)).await.unwrap(),
+        Written::Done(())
+    );
     assert_eq!(reopened.delete(&user.id, None).await.unwrap(), Written::NotFound);
     let listed = reopened
         .list(ListQuery {
