@@ -20,6 +20,7 @@ mod routing;
 mod status;
 mod streaming;
 mod template;
+mod websocket;
 
 use std::sync::Arc;
 
@@ -104,6 +105,9 @@ impl Gateway {
     async fn transcode(&self, request: Request<Body>) -> Result<Response<Body>, HttpError> {
         let inner = &self.inner;
         let (parts, body) = request.into_parts();
+        if websocket::is_upgrade(&parts.headers) {
+            return self.websocket(parts).await;
+        }
         let path = parts.uri.path();
         let (binding, segments) = match inner.router.lookup(&parts.method, path) {
             Lookup::Found { payload, segments } => (payload, segments),
@@ -128,7 +132,10 @@ impl Gateway {
         } else {
             let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
             let message = weave(binding, &segments, &parts, &body)?;
-            (Body::empty(), Some(frames::encode_frame(&message.encode_to_vec())?))
+            (
+                Body::empty(),
+                Some(frames::encode_frame(&message.encode_to_vec())?),
+            )
         };
         let call = StreamingCall {
             binding: binding.clone(),
@@ -138,6 +145,37 @@ impl Gateway {
             max_line_bytes: inner.max_body_bytes,
         };
         streaming::serve(&inner.backend, &inner.pool, call, body, unary_request).await
+    }
+
+    /// A WebSocket upgrade on the path of a streaming binding.
+    async fn websocket(&self, parts: http::request::Parts) -> Result<Response<Body>, HttpError> {
+        let inner = &self.inner;
+        let path = parts.uri.path();
+        let Some((binding, segments)) = websocket::find_binding(&inner.router, path) else {
+            let message = format!("no streaming method to open as a WebSocket at {path}");
+            return Err(tonic::Status::not_found(message).into());
+        };
+        let unary_request = if binding.method.is_client_streaming() {
+            None
+        } else {
+            let message = weave(binding, &segments, &parts, b"")?;
+            Some(frames::encode_frame(&message.encode_to_vec())?)
+        };
+        let call = StreamingCall {
+            binding: binding.clone(),
+            segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts.headers.clone(),
+            max_line_bytes: inner.max_body_bytes,
+        };
+        websocket::serve(
+            inner.backend.clone(),
+            inner.pool.clone(),
+            call,
+            parts,
+            unary_request,
+        )
+        .await
     }
 }
 
@@ -196,11 +234,20 @@ fn check_content_type(headers: &HeaderMap, accepted: fn(&str) -> bool) -> Result
     match headers.get(header::CONTENT_TYPE) {
         None => Ok(()),
         Some(value) => {
-            let essence = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = value
+                .to_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if accepted(&essence) {
                 Ok(())
             } else {
-                Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(value.as_bytes())))
+                Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(
+                    value.as_bytes(),
+                )))
             }
         }
     }
@@ -213,7 +260,10 @@ fn is_json(essence: &str) -> bool {
 
 /// Newline-delimited JSON, under its common names, or plain JSON.
 fn is_ndjson(essence: &str) -> bool {
-    matches!(essence, "application/x-ndjson" | "application/jsonl" | "application/jsonlines") || is_json(essence)
+    matches!(
+        essence,
+        "application/x-ndjson" | "application/jsonl" | "application/jsonlines"
+    ) || is_json(essence)
 }
 
 /// The engine's own test service, `gateway.test.Library`, for unit tests.
@@ -250,8 +300,16 @@ mod tests {
             if let Some(content_type) = content_type {
                 headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
             }
-            assert_eq!(check_content_type(&headers, is_json).is_ok(), json, "{content_type:?}");
-            assert_eq!(check_content_type(&headers, is_ndjson).is_ok(), ndjson, "{content_type:?}");
+            assert_eq!(
+                check_content_type(&headers, is_json).is_ok(),
+                json,
+                "{content_type:?}"
+            );
+            assert_eq!(
+                check_content_type(&headers, is_ndjson).is_ok(),
+                ndjson,
+                "{content_type:?}"
+            );
         }
     }
 }

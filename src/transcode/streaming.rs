@@ -39,6 +39,8 @@ use super::status::HttpError;
 pub(crate) enum Framing {
     Ndjson,
     ServerSentEvents,
+    /// One JSON document per chunk, for WebSocket text frames.
+    WebSocket,
 }
 
 impl Framing {
@@ -48,13 +50,18 @@ impl Framing {
             .iter()
             .filter_map(|value| value.to_str().ok())
             .any(|value| value.contains("text/event-stream"));
-        if wants_events { Framing::ServerSentEvents } else { Framing::Ndjson }
+        if wants_events {
+            Framing::ServerSentEvents
+        } else {
+            Framing::Ndjson
+        }
     }
 
     fn content_type(self) -> &'static str {
         match self {
             Framing::Ndjson => "application/x-ndjson",
             Framing::ServerSentEvents => "text/event-stream",
+            Framing::WebSocket => "application/json",
         }
     }
 
@@ -62,13 +69,15 @@ impl Framing {
         match self {
             Framing::Ndjson => [json, b"\n"].concat().into(),
             Framing::ServerSentEvents => [b"data: ", json, b"\n\n"].concat().into(),
+            Framing::WebSocket => Bytes::copy_from_slice(json),
         }
     }
 
-    fn error(self, status_json: &[u8]) -> Bytes {
+    pub(crate) fn error(self, status_json: &[u8]) -> Bytes {
         match self {
             Framing::Ndjson => [br#"{"error":"#, status_json, b"}\n"].concat().into(),
             Framing::ServerSentEvents => [b"event: error\ndata: ", status_json, b"\n\n"].concat().into(),
+            Framing::WebSocket => [br#"{"error":"#, status_json, b"}"].concat().into(),
         }
     }
 }
@@ -85,20 +94,20 @@ pub(crate) struct StreamingCall {
 
 /// The first failure of the request side (a bad line), which outranks the
 /// status the service reports after its input broke off.
-type RequestFailure = Arc<Mutex<Option<HttpError>>>;
+pub(crate) type RequestFailure = Arc<Mutex<Option<HttpError>>>;
 
 impl StreamingCall {
-    /// Weaves one request line (path, query and the line as the body).
-    fn weave(&self, line: &[u8], line_number: usize) -> Result<Bytes, HttpError> {
+    /// Weaves one request message (path, query and `body`) into a frame;
+    /// errors start with `position`, e.g. `line 3`.
+    pub(crate) fn weave(&self, body: &[u8], position: &str) -> Result<Bytes, HttpError> {
         let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
         let parts = HttpRequestParts {
             segments: &segments,
             query: self.query.as_deref(),
-            body: line,
+            body,
             if_match: None,
         };
-        let message =
-            build_request(&self.binding, &parts).map_err(|error| error.in_context(&format!("line {line_number}")))?;
+        let message = build_request(&self.binding, &parts).map_err(|error| error.in_context(position))?;
         Ok(encode_frame(&message.encode_to_vec())?)
     }
 }
@@ -146,25 +155,23 @@ pub(crate) async fn serve(
             None => None,
         }
     };
-    let output = ResponseStream {
-        first,
-        messages,
-        binding,
-        pool: pool.clone(),
-        framing,
-        failure,
-        finished: false,
-    };
+    let output = ResponseStream::new(first, messages, binding, pool.clone(), framing, failure);
     let mut response = Response::new(Body::from_stream(output.into_stream()));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(framing.content_type()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(framing.content_type()),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 
-fn take_failure(failure: &RequestFailure) -> Option<HttpError> {
-    failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+pub(crate) fn take_failure(failure: &RequestFailure) -> Option<HttpError> {
+    failure
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
 }
 
 /// The request messages of an NDJSON body, as gRPC frames, read lazily.
@@ -188,7 +195,7 @@ fn ndjson_requests(
             }
             let next = match lines.next_line().await {
                 Ok(None) => return None,
-                Ok(Some((line, number))) => call.weave(&line, number),
+                Ok(Some((line, number))) => call.weave(&line, &format!("line {number}")),
                 Err(error) => Err(error),
             };
             match next {
@@ -254,7 +261,7 @@ impl NdjsonLines {
 
 /// Response messages as HTTP body chunks, ending with an in-band error when
 /// the call fails.
-struct ResponseStream {
+pub(crate) struct ResponseStream {
     first: Option<Bytes>,
     messages: ResponseMessages,
     binding: Arc<Binding>,
@@ -265,7 +272,28 @@ struct ResponseStream {
 }
 
 impl ResponseStream {
-    fn into_stream(self) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static {
+    pub(crate) fn new(
+        first: Option<Bytes>,
+        messages: ResponseMessages,
+        binding: Arc<Binding>,
+        pool: DescriptorPool,
+        framing: Framing,
+        failure: RequestFailure,
+    ) -> Self {
+        ResponseStream {
+            first,
+            messages,
+            binding,
+            pool,
+            framing,
+            failure,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn into_stream(
+        self,
+    ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static {
         futures_util::stream::unfold(self, |mut state| async move {
             let chunk = state.next_chunk().await?;
             Some((Ok(chunk), state))
@@ -301,7 +329,12 @@ mod tests {
     fn framings_write_messages_and_errors() {
         let cases = [
             (Framing::Ndjson, "{\"a\":1}\n", "{\"error\":{\"code\":5}}\n"),
-            (Framing::ServerSentEvents, "data: {\"a\":1}\n\n", "event: error\ndata: {\"code\":5}\n\n"),
+            (Framing::WebSocket, "{\"a\":1}", "{\"error\":{\"code\":5}}"),
+            (
+                Framing::ServerSentEvents,
+                "data: {\"a\":1}\n\n",
+                "event: error\ndata: {\"code\":5}\n\n",
+            ),
         ];
         for (framing, message, error) in cases {
             assert_eq!(framing.message(br#"{"a":1}"#), message.as_bytes(), "{framing:?}");
@@ -315,7 +348,10 @@ mod tests {
             (None, Framing::Ndjson),
             (Some("application/x-ndjson"), Framing::Ndjson),
             (Some("text/event-stream"), Framing::ServerSentEvents),
-            (Some("application/json, text/event-stream;q=0.9"), Framing::ServerSentEvents),
+            (
+                Some("application/json, text/event-stream;q=0.9"),
+                Framing::ServerSentEvents,
+            ),
         ];
         for (accept, expected) in cases {
             let mut headers = HeaderMap::new();
@@ -329,15 +365,25 @@ mod tests {
     #[test]
     fn bodies_split_into_numbered_non_blank_lines() {
         let cases: [(&[&str], usize, Result<Vec<(&str, usize)>, &str>); 4] = [
-            (&["{\"a\":1}\n\n{\"a\":", "2}\n  \n{\"a\":3}"], 64, Ok(vec![("{\"a\":1}\n", 1), ("{\"a\":2}\n", 3), ("{\"a\":3}", 5)])),
+            (
+                &["{\"a\":1}\n\n{\"a\":", "2}\n  \n{\"a\":3}"],
+                64,
+                Ok(vec![("{\"a\":1}\n", 1), ("{\"a\":2}\n", 3), ("{\"a\":3}", 5)]),
+            ),
             (&["\n\n", ""], 64, Ok(vec![])),
             (&["x\r\n", "y"], 64, Ok(vec![("x\r\n", 1), ("y", 2)])),
-            (&["ok\n", "0123456789"], 8, Err("line 2: longer than the limit of 8 bytes")),
+            (
+                &["ok\n", "0123456789"],
+                8,
+                Err("line 2: longer than the limit of 8 bytes"),
+            ),
         ];
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         for (chunks, limit, expected) in cases {
-            let owned: Vec<Result<Bytes, std::io::Error>> =
-                chunks.iter().map(|chunk| Ok(Bytes::copy_from_slice(chunk.as_bytes()))).collect();
+            let owned: Vec<Result<Bytes, std::io::Error>> = chunks
+                .iter()
+                .map(|chunk| Ok(Bytes::copy_from_slice(chunk.as_bytes())))
+                .collect();
             let body = Body::from_stream(futures_util::stream::iter(owned));
             let mut lines = NdjsonLines {
                 data: body.into_data_stream(),
@@ -350,14 +396,21 @@ mod tests {
                 let mut got = Vec::new();
                 loop {
                     match lines.next_line().await {
-                        Ok(Some((line, number))) => got.push((String::from_utf8(line.to_vec()).unwrap(), number)),
+                        Ok(Some((line, number))) => {
+                            got.push((String::from_utf8(line.to_vec()).unwrap(), number))
+                        }
                         Ok(None) => return Ok(got),
                         Err(error) => return Err(error.message().to_owned()),
                     }
                 }
             });
             let expected = expected
-                .map(|lines| lines.into_iter().map(|(line, number)| (line.to_owned(), number)).collect::<Vec<_>>())
+                .map(|lines| {
+                    lines
+                        .into_iter()
+                        .map(|(line, number)| (line.to_owned(), number))
+                        .collect::<Vec<_>>()
+                })
                 .map_err(str::to_owned);
             assert_eq!(got, expected, "{chunks:?}");
         }
