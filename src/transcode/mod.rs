@@ -10,6 +10,8 @@
 //! rendered by `status`.
 
 mod backend;
+#[doc(hidden)]
+pub mod bench_support;
 mod conventions;
 mod descriptor;
 mod field_value;

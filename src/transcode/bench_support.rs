@@ -1,0 +1,81 @@
+//! The engine's per-request steps, one call each, for the criterion
+//! benchmarks in `benches/engine.rs`. Not part of the supported API.
+
+use axum::body::Body;
+use http::{Method, Response};
+use prost::Message as _;
+use prost_reflect::DescriptorPool;
+use tonic::service::Routes;
+
+use super::request::{HttpRequestParts, build_request};
+use super::response::render_success;
+use super::routing::Lookup;
+use super::status::HttpError;
+use super::{Gateway, SetupError};
+
+/// The engine over a descriptor pool, with no service behind it.
+pub struct EngineSteps {
+    gateway: Gateway,
+}
+
+/// What a route lookup answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteOutcome {
+    Found,
+    NotFound,
+    MethodNotAllowed,
+}
+
+impl EngineSteps {
+    pub fn new(pool: DescriptorPool) -> Result<Self, SetupError> {
+        Ok(EngineSteps {
+            gateway: Gateway::new(pool, Routes::default(), 1 << 20)?,
+        })
+    }
+
+    /// Route lookup alone.
+    pub fn lookup(&self, method: &Method, path: &str) -> RouteOutcome {
+        match self.gateway.inner.router.lookup(method, path) {
+            Lookup::Found { .. } => RouteOutcome::Found,
+            Lookup::NotFound => RouteOutcome::NotFound,
+            Lookup::MethodNotAllowed { .. } => RouteOutcome::MethodNotAllowed,
+        }
+    }
+
+    /// Lookup plus the request weave: the encoded request message.
+    pub fn weave(&self, method: &Method, path_and_query: &str, body: &[u8]) -> Vec<u8> {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        let Lookup::Found { payload, segments } = self.gateway.inner.router.lookup(method, path) else {
+            panic!("no route for {method} {path}");
+        };
+        let parts = HttpRequestParts {
+            segments: &segments,
+            query,
+            body,
+            if_match: None,
+        };
+        match build_request(payload, &parts) {
+            Ok(message) => message.encode_to_vec(),
+            Err(error) => panic!("{method} {path_and_query}: {}", error.message()),
+        }
+    }
+
+    /// Rendering an encoded response message for the binding of `method path`.
+    pub fn render(&self, method: &Method, path: &str, response: &[u8]) -> Response<Body> {
+        let Lookup::Found { payload, .. } = self.gateway.inner.router.lookup(method, path) else {
+            panic!("no route for {method} {path}");
+        };
+        match render_success(payload, response) {
+            Ok(response) => response,
+            Err(error) => panic!("{method} {path}: {}", error.message()),
+        }
+    }
+
+    /// Rendering a failed call as an HTTP error.
+    pub fn render_error(&self, status: tonic::Status) -> Response<Body> {
+        HttpError::from(status).into_response(&self.gateway.inner.pool)
+    }
+}
