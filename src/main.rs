@@ -1,19 +1,50 @@
 //! The `gateway` binary: parses flags, starts logging, binds the listener
-//! and runs the server until Ctrl-C or SIGTERM.
+//! and runs the server until Ctrl-C or SIGTERM. `gateway openapi [--yaml]`
+//! prints the generated OpenAPI document instead, without opening the
+//! database.
 
 use clap::Parser as _;
 use gateway::config::Config;
 use tokio::net::TcpListener;
 
+/// The command line: the server's flags, or a subcommand.
+#[derive(Debug, clap::Parser)]
+#[command(
+    version,
+    about = "Serves users.v1.UserService over gRPC and, transcoded, over HTTP/JSON on one port."
+)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Prints the OpenAPI 3.1 document generated from the embedded
+    /// descriptors (as served at /openapi.json) and exits.
+    Openapi {
+        /// Print YAML (as served at /openapi.yaml) instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+    },
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi { yaml }) = cli.command {
+        return print_openapi(yaml);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let config = Config::parse();
+    let config = cli.config;
     let listener = match TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -33,6 +64,18 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn print_openapi(yaml: bool) -> std::process::ExitCode {
+    match gateway::server::openapi_document() {
+        Ok(document) if yaml => print!("{}", gateway::transcode::openapi::to_yaml(&document)),
+        Ok(document) => print!("{}", gateway::transcode::openapi::to_json(&document)),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    std::process::ExitCode::SUCCESS
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -1,24 +1,28 @@
 //! Builds and serves the whole process on one listener: the store, the
 //! tonic services (users, health, reflection) and the transcoding gateway
 //! in front of them. Requests with `content-type: application/grpc*` go to
-//! tonic; everything else goes to the gateway. Shuts down gracefully.
+//! tonic; `GET /openapi.json`, `/openapi.yaml` and `/docs/` serve the
+//! generated OpenAPI document and Swagger UI; everything else goes to the
+//! gateway. Shuts down gracefully.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Body;
-use http::{Request, header};
+use axum::routing::get;
+use http::{HeaderValue, Request, header};
 use prost_reflect::DescriptorPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
-use crate::transcode::{Gateway, SetupError};
+use crate::transcode::{Gateway, SetupError, openapi};
 use crate::users::{SqliteStore, Store, UserDirectory};
 
 /// Why the server could not start or stopped with an error.
@@ -45,12 +49,12 @@ pub async fn run(
         SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
     );
     let services = grpc_services(store.clone(), &config).await?;
-    let pool = DescriptorPool::decode(FILE_DESCRIPTOR_SET)
-        .map_err(|error| ServerError::Descriptors(error.to_string()))?;
+    let pool = descriptor_pool()?;
+    let document = openapi::document(&pool)?;
     let gateway = Gateway::new(pool, services.clone(), config.max_body_bytes)?;
     let grpc = services.into_axum_router();
 
-    let app = axum::Router::new()
+    let app = docs_routes(&document)
         .fallback_service(tower::service_fn(move |request: Request<Body>| {
             let grpc = grpc.clone();
             let gateway = gateway.clone();
@@ -69,6 +73,49 @@ pub async fn run(
         tracing::error!(%error, "closing the database failed");
     }
     served.map_err(ServerError::Io)
+}
+
+/// The OpenAPI document of the embedded services, as served at `/openapi.json`.
+pub fn openapi_document() -> Result<utoipa::openapi::OpenApi, ServerError> {
+    Ok(openapi::document(&descriptor_pool()?)?)
+}
+
+fn descriptor_pool() -> Result<DescriptorPool, ServerError> {
+    DescriptorPool::decode(FILE_DESCRIPTOR_SET).map_err(|error| ServerError::Descriptors(error.to_string()))
+}
+
+/// `/openapi.json`, `/openapi.yaml` and Swagger UI at `/docs/` (its assets
+/// are compiled in; it loads nothing from elsewhere, and "Try it out" calls
+/// this same server).
+fn docs_routes(document: &utoipa::openapi::OpenApi) -> axum::Router {
+    let json = openapi::to_json(document);
+    let yaml = openapi::to_yaml(document);
+    let swagger = SwaggerUi::new("/docs").config(
+        SwaggerConfig::new(["/openapi.json"])
+            .validator_url("none")
+            .try_it_out_enabled(true)
+            .display_operation_id(true),
+    );
+    axum::Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                std::future::ready((
+                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    json.clone(),
+                ))
+            }),
+        )
+        .route(
+            "/openapi.yaml",
+            get(move || {
+                std::future::ready((
+                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"))],
+                    yaml.clone(),
+                ))
+            }),
+        )
+        .merge(swagger)
 }
 
 async fn grpc_services(store: Arc<SqliteStore>, config: &Config) -> Result<Routes, ServerError> {

@@ -16,6 +16,7 @@ mod conventions;
 mod descriptor;
 mod field_value;
 mod frames;
+pub mod openapi;
 mod request;
 mod response;
 mod routing;
