@@ -8,7 +8,7 @@ use super::store::StoreError;
 
 /// Applied in order; entry `i` moves the database to version `i + 1`.
 /// Never edit an entry that has shipped: append a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: users and the meta table.
     "CREATE TABLE users (
         id               TEXT PRIMARY KEY,

@@ -168,3 +168,39 @@ async fn key_and_data_survive_reopen() {
         .unwrap();
     assert_eq!((listed.rows.len(), listed.total_size), (0, 0));
 }
+
+#[tokio::test]
+async fn a_version_1_database_migrates_and_its_users_get_etags() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The schema as the first release left it, with one user.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(super::schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO users VALUES ('0190b0c2-7a3e-7c1d-9f2a-4b5c6d7e8f90', 'Old', 'old@example.com',
+                 'old@example.com', 1, '', 'Paris', '', '', '', '[\"a\"]', '{}', 1000, 2000);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let old = store
+        .get("0190b0c2-7a3e-7c1d-9f2a-4b5c6d7e8f90")
+        .await
+        .unwrap()
+        .expect("the old user survives the migration");
+    assert_eq!((old.user.name.as_str(), old.revision), ("Old", 1));
+    assert!(!old.user.etag.is_empty());
+    let service = UserDirectory::new(Arc::new(store));
+    let page = service
+        .list_users(Request::new(ListUsersRequest {
+            filter: "tags:a AND address.city = Paris".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((page.users.len(), page.total_size), (1, 1));
+    assert_eq!(page.users[0].etag, old.user.etag);
+}
