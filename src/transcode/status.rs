@@ -112,7 +112,11 @@ impl HttpError {
     pub(crate) fn in_context(self, context: &str) -> Self {
         let message = format!("{context}: {}", self.status.message());
         HttpError {
-            status: tonic::Status::with_details(self.status.code(), message, self.status.details().to_vec().into()),
+            status: tonic::Status::with_details(
+                self.status.code(),
+                message,
+                self.status.details().to_vec().into(),
+            ),
             ..self
         }
     }

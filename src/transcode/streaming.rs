@@ -364,7 +364,13 @@ mod tests {
 
     #[test]
     fn bodies_split_into_numbered_non_blank_lines() {
-        let cases: [(&[&str], usize, Result<Vec<(&str, usize)>, &str>); 4] = [
+        /// (body chunks, line limit, the numbered lines or the error)
+        type Case = (
+            &'static [&'static str],
+            usize,
+            Result<Vec<(&'static str, usize)>, &'static str>,
+        );
+        let cases: [Case; 4] = [
             (
                 &["{\"a\":1}\n\n{\"a\":", "2}\n  \n{\"a\":3}"],
                 64,
