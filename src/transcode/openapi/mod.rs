@@ -70,7 +70,7 @@ pub(crate) fn build(pool: &DescriptorPool, bindings: &[Binding]) -> OpenApi {
             continue;
         };
         let service = binding.method.parent_service();
-        if !services.contains(&service) {
+        if !services.contains(service) {
             services.push(service.clone());
         }
         let context = OperationContext {
