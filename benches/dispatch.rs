@@ -10,14 +10,18 @@ use std::collections::HashMap;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gateway::proto::users::v1::user_service_server::{UserService, UserServiceServer};
 use gateway::proto::users::v1::{
-    CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse, ListUsersRequest,
-    ListUsersResponse, UpdateUserRequest, User,
+    BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse,
+    ListUsersRequest, ListUsersResponse, StreamUsersRequest, SyncRequest, SyncResponse, UpdateUserRequest,
+    User,
 };
 use gateway::transcode::Backend;
 use http::HeaderMap;
 use prost::Message as _;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
+
+/// The stream type of the RPCs this service does not implement.
+type Unimplemented<T> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<T, Status>> + Send>>;
 
 /// A service that answers GetUser from memory and nothing else.
 struct InMemory {
@@ -44,6 +48,31 @@ impl UserService for InMemory {
     }
 
     async fn delete_user(&self, _: Request<DeleteUserRequest>) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("bench"))
+    }
+
+    type StreamUsersStream = Unimplemented<User>;
+
+    async fn stream_users(
+        &self,
+        _: Request<StreamUsersRequest>,
+    ) -> Result<Response<Self::StreamUsersStream>, Status> {
+        Err(Status::unimplemented("bench"))
+    }
+
+    async fn bulk_create_users(
+        &self,
+        _: Request<tonic::Streaming<CreateUserRequest>>,
+    ) -> Result<Response<BulkCreateUsersResponse>, Status> {
+        Err(Status::unimplemented("bench"))
+    }
+
+    type SyncUsersStream = Unimplemented<SyncResponse>;
+
+    async fn sync_users(
+        &self,
+        _: Request<tonic::Streaming<SyncRequest>>,
+    ) -> Result<Response<Self::SyncUsersStream>, Status> {
         Err(Status::unimplemented("bench"))
     }
 }

@@ -29,6 +29,7 @@ pub mod proto {
     /// The users API.
     pub mod users {
         /// Version 1 of the users API.
+        #[allow(clippy::large_enum_variant)] // generated: `SyncRequest.operation` holds a `User`
         pub mod v1 {
             tonic::include_proto!("users.v1");
         }

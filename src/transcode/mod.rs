@@ -130,7 +130,7 @@ impl Gateway {
             return response::render_success(binding, &output);
         }
         let (body, unary_request) = if method.is_client_streaming() {
-            check_content_type(&parts.headers, is_ndjson)?;
+            check_content_type(&parts.headers, BodyKind::Ndjson)?;
             (body, None)
         } else {
             let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
@@ -227,46 +227,57 @@ async fn read_body(
         }
     };
     if !matches!(selector, BodySelector::None) && !bytes.is_empty() {
-        check_content_type(headers, is_json)?;
+        check_content_type(headers, BodyKind::Json)?;
     }
     Ok(bytes)
 }
 
-/// A body without a `Content-Type` is taken as what the binding reads.
-fn check_content_type(headers: &HeaderMap, accepted: fn(&str) -> bool) -> Result<(), HttpError> {
-    match headers.get(header::CONTENT_TYPE) {
-        None => Ok(()),
-        Some(value) => {
-            let essence = value
-                .to_str()
-                .unwrap_or("")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if accepted(&essence) {
-                Ok(())
-            } else {
-                Err(HttpError::unsupported_media_type(&String::from_utf8_lossy(
-                    value.as_bytes(),
-                )))
+/// What an HTTP request body holds: one JSON message, or one per line.
+#[derive(Debug, Clone, Copy)]
+enum BodyKind {
+    Json,
+    Ndjson,
+}
+
+impl BodyKind {
+    /// Whether a media type (without parameters, lower case) fits.
+    fn accepts(self, essence: &str) -> bool {
+        let json = essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"));
+        match self {
+            BodyKind::Json => json,
+            BodyKind::Ndjson => {
+                json || matches!(
+                    essence,
+                    "application/x-ndjson" | "application/jsonl" | "application/jsonlines"
+                )
             }
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            BodyKind::Json => "application/json",
+            BodyKind::Ndjson => "application/x-ndjson (one JSON message per line)",
         }
     }
 }
 
-/// `application/json`, or any `application/*+json` media type.
-fn is_json(essence: &str) -> bool {
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// Newline-delimited JSON, under its common names, or plain JSON.
-fn is_ndjson(essence: &str) -> bool {
-    matches!(
-        essence,
-        "application/x-ndjson" | "application/jsonl" | "application/jsonlines"
-    ) || is_json(essence)
+/// A body without a `Content-Type` is taken as what the binding reads.
+fn check_content_type(headers: &HeaderMap, kind: BodyKind) -> Result<(), HttpError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("");
+    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if kind.accepts(&essence) {
+        Ok(())
+    } else {
+        Err(HttpError::unsupported_media_type(
+            &String::from_utf8_lossy(value.as_bytes()),
+            kind.expected(),
+        ))
+    }
 }
 
 /// The engine's own test service, `gateway.test.Library`, for unit tests.
@@ -304,12 +315,12 @@ mod tests {
                 headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
             }
             assert_eq!(
-                check_content_type(&headers, is_json).is_ok(),
+                check_content_type(&headers, BodyKind::Json).is_ok(),
                 json,
                 "{content_type:?}"
             );
             assert_eq!(
-                check_content_type(&headers, is_ndjson).is_ok(),
+                check_content_type(&headers, BodyKind::Ndjson).is_ok(),
                 ndjson,
                 "{content_type:?}"
             );

@@ -65,8 +65,8 @@ impl HttpError {
         }
     }
 
-    pub(crate) fn unsupported_media_type(content_type: &str) -> Self {
-        let message = format!("unsupported content type {content_type:?}: send the body as application/json");
+    pub(crate) fn unsupported_media_type(content_type: &str, expected: &str) -> Self {
+        let message = format!("unsupported content type {content_type:?}: send the body as {expected}");
         HttpError {
             status: tonic::Status::invalid_argument(message),
             http_status: StatusCode::UNSUPPORTED_MEDIA_TYPE,

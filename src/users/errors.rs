@@ -82,6 +82,19 @@ impl From<UserError> for Status {
     }
 }
 
+/// A failed call as a `google.rpc.Status` message, with its details, for
+/// responses that report per-item failures (bulk create, sync).
+pub(crate) fn rpc_status(status: &Status) -> RpcStatus {
+    let details = RpcStatus::decode(status.details())
+        .map(|decoded| decoded.details)
+        .unwrap_or_default();
+    RpcStatus {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        details,
+    }
+}
+
 fn bad_request(message: String, violations: Vec<Violation>) -> Status {
     let detail = BadRequest {
         field_violations: violations

@@ -120,6 +120,9 @@ pub(crate) struct ListQuery {
     /// Resume strictly after this row (in `order_by` order).
     pub(crate) after: Option<Cursor>,
     pub(crate) limit: usize,
+    /// Whether to count every matching user (`ListedPage::total_size`);
+    /// a stream walking page after page does not need it.
+    pub(crate) count_total: bool,
 }
 
 /// Converts each segment of a dotted path from lowerCamelCase to

@@ -27,6 +27,7 @@ mod sqlite;
 #[cfg(test)]
 mod sqlite_tests;
 mod store;
+mod streams;
 mod validation;
 
 pub(crate) use service::UserDirectory;

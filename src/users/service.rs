@@ -6,19 +6,21 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::errors::UserError;
-use super::filter;
+use super::filter::{self, Filter};
 use super::listing::{ListQuery, OrderBy};
 use super::mask;
 use super::page_token::{InvalidPageToken, PageTokens};
 use super::store::{Store, StoreError, Written};
+use super::streams::ResponseStream;
 use super::validation::{Violation, validate_create};
 use crate::proto::users::v1::user_service_server::UserService;
 use crate::proto::users::v1::{
-    CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse, ListUsersRequest,
-    ListUsersResponse, UpdateUserRequest, User,
+    BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse,
+    ListUsersRequest, ListUsersResponse, StreamUsersRequest, SyncRequest, SyncResponse, UpdateUserRequest,
+    User,
 };
 
 /// The page size when a request gives none.
@@ -26,9 +28,10 @@ const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest page; larger requests are lowered to it.
 const MAX_PAGE_SIZE: usize = 1000;
 
-/// The user service over a store.
+/// The user service over a store; cheap to clone (streams keep a clone).
+#[derive(Clone)]
 pub(crate) struct UserDirectory {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     tokens: PageTokens,
 }
 
@@ -39,7 +42,7 @@ impl UserDirectory {
         Self { store, tokens }
     }
 
-    async fn create(&self, request: CreateUserRequest) -> Result<User, UserError> {
+    pub(super) async fn create(&self, request: CreateUserRequest) -> Result<User, UserError> {
         let request = validate_create(request).map_err(UserError::invalid_user)?;
         let now = prost_types::Timestamp::from(SystemTime::now());
         let user = User {
@@ -70,7 +73,7 @@ impl UserDirectory {
         }
     }
 
-    async fn update(&self, request: UpdateUserRequest) -> Result<User, UserError> {
+    pub(super) async fn update(&self, request: UpdateUserRequest) -> Result<User, UserError> {
         let Some(patch) = request.user else {
             return Err(UserError::invalid_field(
                 "user is required",
@@ -136,7 +139,7 @@ impl UserDirectory {
         }
     }
 
-    async fn delete(&self, request: DeleteUserRequest) -> Result<(), UserError> {
+    pub(super) async fn delete(&self, request: DeleteUserRequest) -> Result<(), UserError> {
         let DeleteUserRequest { id, etag } = request;
         require_id(&id, "id")?;
         let revision = if etag.is_empty() {
@@ -157,11 +160,7 @@ impl UserDirectory {
 
     async fn list(&self, request: ListUsersRequest) -> Result<ListUsersResponse, UserError> {
         let limit = page_size(request.page_size)?;
-        let filter = filter::parse(&request.filter)
-            .map_err(|err| UserError::invalid_field(err.to_string(), "filter", err.to_string()))?;
-        let order_by = OrderBy::parse(&request.order_by).map_err(|problem| {
-            UserError::invalid_field(format!("invalid order_by: {problem}"), "order_by", problem)
-        })?;
+        let (filter, order_by) = parse_query(&request.filter, &request.order_by)?;
         let after = if request.page_token.is_empty() {
             None
         } else {
@@ -186,6 +185,7 @@ impl UserDirectory {
                 order_by,
                 after,
                 limit: limit + 1,
+                count_total: true,
             })
             .await?;
         let mut rows = page.rows;
@@ -203,6 +203,16 @@ impl UserDirectory {
             next_page_token,
         })
     }
+}
+
+/// The parsed `filter` and `order_by` of a listing or a stream.
+pub(super) fn parse_query(filter: &str, order_by: &str) -> Result<(Option<Filter>, OrderBy), UserError> {
+    let filter = filter::parse(filter)
+        .map_err(|err| UserError::invalid_field(err.to_string(), "filter", err.to_string()))?;
+    let order_by = OrderBy::parse(order_by).map_err(|problem| {
+        UserError::invalid_field(format!("invalid order_by: {problem}"), "order_by", problem)
+    })?;
+    Ok((filter, order_by))
 }
 
 /// A non-empty request etag must be the current one.
@@ -292,5 +302,30 @@ impl UserService for UserDirectory {
     async fn delete_user(&self, request: Request<DeleteUserRequest>) -> Result<Response<()>, Status> {
         self.delete(request.into_inner()).await?;
         Ok(Response::new(()))
+    }
+
+    type StreamUsersStream = ResponseStream<User>;
+
+    async fn stream_users(
+        &self,
+        request: Request<StreamUsersRequest>,
+    ) -> Result<Response<Self::StreamUsersStream>, Status> {
+        Ok(Response::new(self.users_stream(request.into_inner())?))
+    }
+
+    async fn bulk_create_users(
+        &self,
+        request: Request<Streaming<CreateUserRequest>>,
+    ) -> Result<Response<BulkCreateUsersResponse>, Status> {
+        Ok(Response::new(self.bulk_create(request.into_inner()).await?))
+    }
+
+    type SyncUsersStream = ResponseStream<SyncResponse>;
+
+    async fn sync_users(
+        &self,
+        request: Request<Streaming<SyncRequest>>,
+    ) -> Result<Response<Self::SyncUsersStream>, Status> {
+        Ok(Response::new(self.sync(request.into_inner())))
     }
 }

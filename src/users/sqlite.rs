@@ -11,7 +11,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_ite
 
 use super::filter_sql::{Sql, after_sql, filter_sql, order_sql, sort_columns_sql};
 use super::listing::{Cursor, KeyValue, ListQuery};
-use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, etag};
+use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, email_key, etag};
 use super::schema::{self, internal};
 use super::store::{ListedPage, Store, StoreError, Versioned, Written};
 use crate::proto::users::v1::User;
@@ -158,6 +158,18 @@ impl Store for SqliteStore {
         self.read(move |conn| get_versioned(conn, &id)).await
     }
 
+    async fn get_by_email(&self, email: &str) -> Result<Option<Versioned>, StoreError> {
+        let key = email_key(email);
+        self.read(move |conn| {
+            let id: Option<String> = conn
+                .prepare_cached("SELECT id FROM users WHERE email_key = ?1")
+                .and_then(|mut stmt| stmt.query_row(params![key], |row| row.get(0)).optional())
+                .map_err(internal)?;
+            id.map_or(Ok(None), |id| get_versioned(conn, &id))
+        })
+        .await
+    }
+
     async fn update(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
         let user = user.clone();
         let row = NewRow::from_user(&user)?;
@@ -253,6 +265,7 @@ impl Store for SqliteStore {
         let mut page_params = condition.params;
         page_params.push(Value::Integer(limit));
         let key_count = query.order_by.keys.len();
+        let count_total = query.count_total;
         self.read(move |conn| {
             // One read transaction: the page and the count see one snapshot.
             let tx = conn.unchecked_transaction().map_err(internal)?;
@@ -285,10 +298,13 @@ impl Store for SqliteStore {
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             drop(stmt);
-            let total_size: i64 = tx
-                .prepare_cached(&count_sql)
-                .and_then(|mut stmt| stmt.query_row(params_from_iter(count_params), |row| row.get(0)))
-                .map_err(internal)?;
+            let total_size: i64 = if count_total {
+                tx.prepare_cached(&count_sql)
+                    .and_then(|mut stmt| stmt.query_row(params_from_iter(count_params), |row| row.get(0)))
+                    .map_err(internal)?
+            } else {
+                0
+            };
             tx.commit().map_err(internal)?;
             Ok(ListedPage { rows, total_size })
         })

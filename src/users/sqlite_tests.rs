@@ -162,6 +162,7 @@ async fn key_and_data_survive_reopen() {
     let listed = reopened
         .list(ListQuery {
             limit: 10,
+            count_total: true,
             ..Default::default()
         })
         .await

@@ -58,6 +58,9 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// Returns the user with this id, if any, with its revision.
     async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError>;
 
+    /// Returns the user with this email (compared case-insensitively), if any.
+    async fn get_by_email(&self, email: &str) -> Result<Option<Versioned>, StoreError>;
+
     /// Replaces the writable fields and `updated_at` of user `user.id` if
     /// it is still at `revision` (compare-and-swap); returns the stored user
     /// with its new etag.

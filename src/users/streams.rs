@@ -1,0 +1,202 @@
+//! The streaming RPCs of [`UserDirectory`]: `StreamUsers` (server stream),
+//! `BulkCreateUsers` (client stream) and `SyncUsers` (bidirectional).
+//!
+//! Responses go through a small bounded channel, so a slow reader slows the
+//! producer instead of growing memory, and a reader that goes away (the
+//! channel closes) stops the work at the next message.
+
+use std::pin::Pin;
+
+use futures_util::Stream;
+use tokio::sync::mpsc;
+use tonic::{Status, Streaming};
+
+use super::errors::{UserError, rpc_status};
+use super::listing::ListQuery;
+use super::service::{UserDirectory, parse_query};
+use crate::proto::users::v1::sync_request::Operation;
+use crate::proto::users::v1::{
+    BulkCreateFailure, BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, StreamUsersRequest,
+    SyncRequest, SyncResponse, SyncStatus, UpdateUserRequest, User,
+};
+
+/// Users read from the store per round trip while streaming.
+const STREAM_PAGE: usize = 256;
+/// Messages buffered between a producer and a slow reader.
+const CHANNEL_CAPACITY: usize = 16;
+
+/// A boxed response stream, as the generated service trait wants it.
+pub(crate) type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+impl UserDirectory {
+    /// Streams every matching user; a bad filter or order fails the call
+    /// before the first message.
+    pub(super) fn users_stream(
+        &self,
+        request: StreamUsersRequest,
+    ) -> Result<ResponseStream<User>, UserError> {
+        let (filter, order_by) = parse_query(&request.filter, &request.order_by)?;
+        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut query = ListQuery {
+                filter,
+                order_by,
+                after: None,
+                limit: STREAM_PAGE,
+                count_total: false,
+            };
+            loop {
+                let page = match store.list(query.clone()).await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        let _ = sender.send(Err(UserError::from(error).into())).await;
+                        return;
+                    }
+                };
+                let last_page = page.rows.len() < STREAM_PAGE;
+                for (user, cursor) in page.rows {
+                    if sender.send(Ok(user)).await.is_err() {
+                        tracing::debug!("StreamUsers cancelled: the reader went away");
+                        return;
+                    }
+                    query.after = Some(cursor);
+                }
+                if last_page {
+                    return;
+                }
+            }
+        });
+        Ok(channel_stream(receiver))
+    }
+
+    /// Creates a user per request; failures are reported by index.
+    pub(super) async fn bulk_create(
+        &self,
+        mut requests: Streaming<CreateUserRequest>,
+    ) -> Result<BulkCreateUsersResponse, Status> {
+        let mut response = BulkCreateUsersResponse::default();
+        let mut index = 0;
+        while let Some(request) = requests.message().await? {
+            match self.create(request).await {
+                Ok(_) => response.created_count += 1,
+                Err(error) => response.failures.push(BulkCreateFailure {
+                    index,
+                    status: Some(rpc_status(&error.into())),
+                }),
+            }
+            index += 1;
+        }
+        Ok(response)
+    }
+
+    /// Applies each request as it arrives and answers it at once.
+    pub(super) fn sync(&self, mut requests: Streaming<SyncRequest>) -> ResponseStream<SyncResponse> {
+        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let directory = self.clone();
+        tokio::spawn(async move {
+            let mut index = 0;
+            loop {
+                let request = match requests.message().await {
+                    Ok(Some(request)) => request,
+                    Ok(None) => return,
+                    Err(status) => {
+                        let _ = sender.send(Err(status)).await;
+                        return;
+                    }
+                };
+                let answer = directory.apply(index, request).await;
+                if sender.send(Ok(answer)).await.is_err() {
+                    tracing::debug!("SyncUsers cancelled: the client went away");
+                    return;
+                }
+                index += 1;
+            }
+        });
+        channel_stream(receiver)
+    }
+
+    async fn apply(&self, index: i32, request: SyncRequest) -> SyncResponse {
+        let (id, outcome) = match request.operation {
+            Some(Operation::Upsert(user)) => {
+                let id = user.id.clone();
+                (id, self.upsert(user).await)
+            }
+            Some(Operation::DeleteId(id)) => {
+                let deleted = self
+                    .delete(DeleteUserRequest {
+                        id: id.clone(),
+                        etag: String::new(),
+                    })
+                    .await;
+                (id, deleted.map(|()| (SyncStatus::Deleted, None)))
+            }
+            None => (
+                String::new(),
+                Err(UserError::invalid_field(
+                    "operation is required: set upsert or delete_id",
+                    "operation",
+                    "must be set",
+                )),
+            ),
+        };
+        match outcome {
+            Ok((status, user)) => SyncResponse {
+                index,
+                id: user.as_ref().map_or(id, |user| user.id.clone()),
+                status: status as i32,
+                error: None,
+                user,
+            },
+            Err(error) => SyncResponse {
+                index,
+                id,
+                status: SyncStatus::Failed as i32,
+                error: Some(rpc_status(&error.into())),
+                user: None,
+            },
+        }
+    }
+
+    /// By id when given, else by email; every writable field is replaced.
+    async fn upsert(&self, user: User) -> Result<(SyncStatus, Option<User>), UserError> {
+        let existing_id = if user.id.is_empty() {
+            self.store
+                .get_by_email(&user.email)
+                .await?
+                .map(|found| found.user.id)
+        } else {
+            Some(user.id.clone())
+        };
+        let Some(id) = existing_id else {
+            let created = self
+                .create(CreateUserRequest {
+                    name: user.name,
+                    email: user.email,
+                    role: user.role,
+                    address: user.address,
+                    tags: user.tags,
+                    metadata: user.metadata,
+                })
+                .await?;
+            return Ok((SyncStatus::Created, Some(created)));
+        };
+        let updated = self
+            .update(UpdateUserRequest {
+                user: Some(User { id, ..user }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["*".to_owned()],
+                }),
+                etag: String::new(),
+            })
+            .await?;
+        Ok((SyncStatus::Updated, Some(updated)))
+    }
+}
+
+fn channel_stream<T: Send + 'static>(receiver: mpsc::Receiver<Result<T, Status>>) -> ResponseStream<T> {
+    Box::pin(futures_util::stream::unfold(
+        receiver,
+        |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
+    ))
+}
