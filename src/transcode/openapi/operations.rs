@@ -257,7 +257,12 @@ fn request_body(binding: &Binding, schemas: &mut Schemas) -> Option<RequestBody>
         BodySelector::Field(field) => (schemas.field_value(field), field.comments()),
     };
     let mut body = RequestBody::new();
-    body.description = description;
+    body.description = if binding.method.is_client_streaming() {
+        let stream = "A stream of request messages, one JSON message per line.";
+        Some(description.map_or_else(|| stream.to_owned(), |text| format!("{stream}\n\n{text}")))
+    } else {
+        description
+    };
     body.required = Some(Required::True);
     let media_type = if binding.method.is_client_streaming() {
         NDJSON
@@ -278,13 +283,18 @@ fn responses(binding: &Binding, context: &OperationContext<'_>, schemas: &mut Sc
     };
     let mut success = Response::new(status.canonical_reason().unwrap_or("Success"));
     if binding.method.is_server_streaming() {
-        let mut lines = Content::new(Some(body.clone()));
-        lines.description = Some("A stream: one JSON message per line.".to_owned());
-        success.content.insert(NDJSON.to_owned(), RefOr::T(lines));
-        let mut events = Content::new(Some(body));
-        events.description =
-            Some("A stream (with `Accept: text/event-stream`): one message per event.".to_owned());
-        success.content.insert(EVENT_STREAM.to_owned(), RefOr::T(events));
+        // OpenAPI 3.1 media types have no description: the response says it.
+        success.description = format!(
+            "{}: a stream of messages, one JSON message per line (`{NDJSON}`), or one per event \
+             with `Accept: {EVENT_STREAM}`. An error after the first message arrives in-band.",
+            success.description
+        );
+        success
+            .content
+            .insert(NDJSON.to_owned(), RefOr::T(Content::new(Some(body.clone()))));
+        success
+            .content
+            .insert(EVENT_STREAM.to_owned(), RefOr::T(Content::new(Some(body))));
     } else {
         success
             .content
