@@ -8,7 +8,6 @@ use prost_reflect::DescriptorPool;
 use tonic::service::Routes;
 
 use super::request::{HttpRequestParts, build_request};
-use super::response::render_success;
 use super::routing::Lookup;
 use super::status::HttpError;
 use super::{Gateway, SetupError};
@@ -68,7 +67,7 @@ impl EngineSteps {
         let Lookup::Found { payload, .. } = self.gateway.inner.router.lookup(method, path) else {
             panic!("no route for {method} {path}");
         };
-        match render_success(payload, response) {
+        match self.gateway.inner.renderer.success(payload, response) {
             Ok(response) => response,
             Err(error) => panic!("{method} {path}: {}", error.message()),
         }
@@ -76,6 +75,6 @@ impl EngineSteps {
 
     /// Rendering a failed call as an HTTP error.
     pub fn render_error(&self, status: tonic::Status) -> Response<Body> {
-        HttpError::from(status).into_response(&self.gateway.inner.pool)
+        self.gateway.inner.renderer.error(HttpError::from(status))
     }
 }

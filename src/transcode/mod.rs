@@ -24,6 +24,8 @@ mod status;
 mod streaming;
 mod template;
 mod websocket;
+mod wire;
+mod wire_json;
 
 use std::sync::Arc;
 
@@ -37,6 +39,7 @@ use tonic::service::Routes;
 pub use backend::Backend;
 use descriptor::{Binding, BodySelector};
 use request::{HttpRequestParts, build_request};
+use response::Renderer;
 use routing::{Lookup, Router, RouterBuilder};
 use status::HttpError;
 use streaming::StreamingCall;
@@ -64,7 +67,7 @@ pub struct Gateway {
 struct Inner {
     router: Router<Arc<Binding>>,
     backend: Backend,
-    pool: DescriptorPool,
+    renderer: Renderer,
     max_body_bytes: usize,
 }
 
@@ -86,7 +89,7 @@ impl Gateway {
             inner: Arc::new(Inner {
                 router: builder.build(),
                 backend: Backend::new(services),
-                pool,
+                renderer: Renderer::new(pool),
                 max_body_bytes,
             }),
         })
@@ -100,7 +103,7 @@ impl Gateway {
                 if error.code() == tonic::Code::Internal || error.code() == tonic::Code::Unknown {
                     tracing::error!(code = ?error.code(), message = error.message(), "request failed");
                 }
-                error.into_response(&self.inner.pool)
+                self.inner.renderer.error(error)
             }
         }
     }
@@ -127,7 +130,7 @@ impl Gateway {
                 .backend
                 .unary(&binding.grpc_path, &parts.headers, &message.encode_to_vec())
                 .await?;
-            return response::render_success(binding, &output);
+            return inner.renderer.success(binding, &output);
         }
         let (body, unary_request) = if method.is_client_streaming() {
             check_content_type(&parts.headers, BodyKind::Ndjson)?;
@@ -147,7 +150,7 @@ impl Gateway {
             headers: parts.headers.clone(),
             max_line_bytes: inner.max_body_bytes,
         };
-        streaming::serve(&inner.backend, &inner.pool, call, body, unary_request).await
+        streaming::serve(&inner.backend, &inner.renderer, call, body, unary_request).await
     }
 
     /// A WebSocket upgrade on the path of a streaming binding.
@@ -173,7 +176,7 @@ impl Gateway {
         };
         websocket::serve(
             inner.backend.clone(),
-            inner.pool.clone(),
+            inner.renderer.clone(),
             call,
             parts,
             unary_request,

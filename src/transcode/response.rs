@@ -7,12 +7,16 @@
 //! A `HeaderTemplate` such as `/v1/users/{id}` is filled from the body
 //! message: with `id: "a b"` it renders `/v1/users/a%20b`.
 
+use std::sync::Arc;
+
 use http::{HeaderValue, header};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, ReflectMessage, SerializeOptions, Value};
+use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, SerializeOptions};
 
 use super::descriptor::{Binding, FieldPath, resolve_field_path};
 use super::status::HttpError;
+use super::wire::{self, WireError};
+use super::wire_json::JsonPlans;
 
 /// Characters kept as they are in a path segment (RFC 3986 unreserved).
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -63,14 +67,14 @@ impl HeaderTemplate {
         Ok(HeaderTemplate { parts })
     }
 
-    /// The header value for `message`, each field percent-encoded.
-    pub(crate) fn render(&self, message: &DynamicMessage) -> Option<HeaderValue> {
+    /// The header value for the message `bytes`, each field percent-encoded.
+    pub(crate) fn render(&self, bytes: &[u8]) -> Option<HeaderValue> {
         let mut value = String::new();
         for part in &self.parts {
             match part {
                 TemplatePart::Literal(text) => value.push_str(text),
                 TemplatePart::Field(path) => {
-                    let text = scalar_text(message, path)?;
+                    let text = wire::scalar_text(bytes, &path.0).ok()?;
                     value.extend(utf8_percent_encode(&text, PATH_SEGMENT));
                 }
             }
@@ -79,97 +83,108 @@ impl HeaderTemplate {
     }
 }
 
-fn scalar_text(message: &DynamicMessage, path: &FieldPath) -> Option<String> {
-    let (leaf, parents) = path.0.split_last()?;
-    let mut current = message.clone();
-    for parent in parents {
-        current = current.get_field(parent).as_message()?.clone();
-    }
-    let value = current.get_field(leaf);
-    Some(match (value.as_ref(), leaf.kind()) {
-        (Value::String(text), _) => text.clone(),
-        (Value::EnumNumber(number), Kind::Enum(enumeration)) => enumeration
-            .get_value(*number)
-            .map_or_else(|| number.to_string(), |value| value.name().to_owned()),
-        (Value::I32(n), _) => n.to_string(),
-        (Value::I64(n), _) => n.to_string(),
-        (Value::U32(n), _) => n.to_string(),
-        (Value::U64(n), _) => n.to_string(),
-        (Value::Bool(b), _) => b.to_string(),
-        (Value::F32(n), _) => n.to_string(),
-        (Value::F64(n), _) => n.to_string(),
-        _ => return None,
-    })
+/// Renders responses and errors: the descriptor pool (for error details)
+/// and the JSON plans of its messages. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Renderer {
+    pool: DescriptorPool,
+    plans: Arc<JsonPlans>,
 }
 
-/// Renders the gRPC response message `output` (protobuf bytes) for `binding`.
-pub(crate) fn render_success(
-    binding: &Binding,
-    output: &[u8],
-) -> Result<http::Response<axum::body::Body>, HttpError> {
-    let (json, body_message) = render_message(binding, output)?;
-    let mut response = http::Response::new(axum::body::Body::from(json));
-    *response.status_mut() = binding.success.status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let (Some(location), Some(body_message)) = (&binding.success.location, &body_message)
-        && let Some(value) = location.render(body_message)
-    {
-        headers.insert(header::LOCATION, value);
+impl Renderer {
+    pub(crate) fn new(pool: DescriptorPool) -> Self {
+        let plans = Arc::new(JsonPlans::new(&pool));
+        Renderer { pool, plans }
     }
-    if let (Some(etag_field), Some(body_message)) = (&binding.success.etag, &body_message)
-        && let Some(tag) = body_message
-            .get_field(etag_field)
-            .as_str()
-            .filter(|tag| !tag.is_empty())
-        && let Ok(value) = HeaderValue::from_str(&format!("\"{tag}\""))
-    {
-        headers.insert(header::ETAG, value);
+
+    /// The HTTP response for the gRPC response message `output` (protobuf bytes).
+    pub(crate) fn success(
+        &self,
+        binding: &Binding,
+        output: &[u8],
+    ) -> Result<http::Response<axum::body::Body>, HttpError> {
+        let (json, body_message) = self.message(binding, output)?;
+        let mut response = http::Response::new(axum::body::Body::from(json));
+        *response.status_mut() = binding.success.status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let Some(body_message) = body_message else {
+            return Ok(response);
+        };
+        if let Some(location) = &binding.success.location
+            && let Some(value) = location.render(body_message)
+        {
+            headers.insert(header::LOCATION, value);
+        }
+        if let Some(etag_field) = &binding.success.etag
+            && let Ok(tag) = wire::scalar_text(body_message, std::slice::from_ref(etag_field))
+            && !tag.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&format!("\"{tag}\""))
+        {
+            headers.insert(header::ETAG, value);
+        }
+        Ok(response)
     }
-    Ok(response)
+
+    /// The HTTP body JSON of one response message (`response_body` applied),
+    /// and the bytes of the body message when it is one, for headers.
+    pub(crate) fn message<'o>(
+        &self,
+        binding: &Binding,
+        output: &'o [u8],
+    ) -> Result<(Vec<u8>, Option<&'o [u8]>), HttpError> {
+        let undecodable = |error: WireError| {
+            tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
+            HttpError::from(tonic::Status::internal(
+                "the service returned an undecodable response",
+            ))
+        };
+        let (message_type, body) = match &binding.response_body {
+            None => (binding.method.output(), output),
+            Some(field) => match field.kind() {
+                Kind::Message(message_type) if !field.is_list() && !field.is_map() => (
+                    message_type,
+                    wire::message_field(output, field.number()).map_err(undecodable)?,
+                ),
+                _ => return Ok((render_field_with_reflection(binding, field, output)?, None)),
+            },
+        };
+        let mut json = Vec::with_capacity(256 + output.len() * 2);
+        self.plans
+            .write(&message_type, body, &mut json)
+            .map_err(undecodable)?;
+        Ok((json, Some(body)))
+    }
+
+    /// The HTTP response for a failure.
+    pub(crate) fn error(&self, error: HttpError) -> http::Response<axum::body::Body> {
+        error.into_response(&self.pool)
+    }
+
+    /// The `google.rpc.Status` JSON of a failure, for in-band stream errors.
+    pub(crate) fn error_json(&self, error: &HttpError) -> Vec<u8> {
+        error.to_json(&self.pool)
+    }
 }
 
-/// The HTTP body JSON of one response message (`response_body` applied),
-/// and the body message itself when it is one, for headers.
-pub(crate) fn render_message(
+/// A scalar, list or map `response_body`: the field's JSON in the whole message.
+fn render_field_with_reflection(
     binding: &Binding,
+    field: &prost_reflect::FieldDescriptor,
     output: &[u8],
-) -> Result<(Vec<u8>, Option<DynamicMessage>), HttpError> {
+) -> Result<Vec<u8>, HttpError> {
     let message = DynamicMessage::decode(binding.method.output(), output).map_err(|error| {
         tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
         tonic::Status::internal("the service returned an undecodable response")
     })?;
-    Ok(match &binding.response_body {
-        None => (to_json(&message)?, Some(message)),
-        Some(field) => match message.get_field(field).into_owned() {
-            Value::Message(inner) => (to_json(&inner)?, Some(inner)),
-            _ => {
-                // A scalar, list or map body: the field's JSON in the whole message.
-                let whole = message
-                    .serialize_with_options(serde_json::value::Serializer, &JSON_OPTIONS)
-                    .map_err(internal_json)?;
-                let selected = whole
-                    .get(field.json_name())
-                    .cloned()
-                    .unwrap_or(serde_json::Value::Null);
-                (serde_json::to_vec(&selected).map_err(internal_json)?, None)
-            }
-        },
-    })
-}
-
-fn to_json(message: &DynamicMessage) -> Result<Vec<u8>, HttpError> {
-    let mut buffer = Vec::with_capacity(256);
-    let mut serializer = serde_json::Serializer::new(&mut buffer);
-    message
-        .serialize_with_options(&mut serializer, &JSON_OPTIONS)
-        .map_err(|error| internal_json_for(message, error))?;
-    Ok(buffer)
-}
-
-fn internal_json_for(message: &DynamicMessage, error: serde_json::Error) -> HttpError {
-    tracing::error!(message = message.descriptor().full_name(), %error, "response not representable as JSON");
-    internal_json(error)
+    let whole = message
+        .serialize_with_options(serde_json::value::Serializer, &JSON_OPTIONS)
+        .map_err(internal_json)?;
+    let selected = whole
+        .get(field.json_name())
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    serde_json::to_vec(&selected).map_err(internal_json)
 }
 
 fn internal_json(error: serde_json::Error) -> HttpError {

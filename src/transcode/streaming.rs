@@ -25,13 +25,12 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use http_body::Frame;
 use http_body_util::{Full, StreamBody};
 use prost::Message as _;
-use prost_reflect::DescriptorPool;
 
 use super::backend::{Backend, ResponseMessages};
 use super::descriptor::Binding;
 use super::frames::encode_frame;
 use super::request::{HttpRequestParts, build_request};
-use super::response::{render_message, render_success};
+use super::response::Renderer;
 use super::status::HttpError;
 
 /// How response messages are written to the HTTP body.
@@ -115,7 +114,7 @@ impl StreamingCall {
 /// Serves a streaming binding; `body` is the HTTP request body.
 pub(crate) async fn serve(
     backend: &Backend,
-    pool: &DescriptorPool,
+    renderer: &Renderer,
     call: StreamingCall,
     body: Body,
     unary_request: Option<Bytes>,
@@ -144,7 +143,7 @@ pub(crate) async fn serve(
         }
         let message = response
             .unwrap_or_else(|| Err(tonic::Status::internal("the service sent no response message")))?;
-        return render_success(&binding, &message);
+        return renderer.success(&binding, &message);
     }
     let first = if method.is_client_streaming() {
         None // bidi: answer at once, errors go in-band
@@ -155,7 +154,7 @@ pub(crate) async fn serve(
             None => None,
         }
     };
-    let output = ResponseStream::new(first, messages, binding, pool.clone(), framing, failure);
+    let output = ResponseStream::new(first, messages, binding, renderer.clone(), framing, failure);
     let mut response = Response::new(Body::from_stream(output.into_stream()));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
@@ -265,7 +264,7 @@ pub(crate) struct ResponseStream {
     first: Option<Bytes>,
     messages: ResponseMessages,
     binding: Arc<Binding>,
-    pool: DescriptorPool,
+    renderer: Renderer,
     framing: Framing,
     failure: RequestFailure,
     finished: bool,
@@ -276,7 +275,7 @@ impl ResponseStream {
         first: Option<Bytes>,
         messages: ResponseMessages,
         binding: Arc<Binding>,
-        pool: DescriptorPool,
+        renderer: Renderer,
         framing: Framing,
         failure: RequestFailure,
     ) -> Self {
@@ -284,7 +283,7 @@ impl ResponseStream {
             first,
             messages,
             binding,
-            pool,
+            renderer,
             framing,
             failure,
             finished: false,
@@ -309,7 +308,7 @@ impl ResponseStream {
             None => self.messages.next().await,
         };
         let error = match next {
-            Some(Ok(message)) => match render_message(&self.binding, &message) {
+            Some(Ok(message)) => match self.renderer.message(&self.binding, &message) {
                 Ok((json, _)) => return Some(self.framing.message(&json)),
                 Err(error) => error,
             },
@@ -317,7 +316,7 @@ impl ResponseStream {
             None => take_failure(&self.failure)?,
         };
         self.finished = true;
-        Some(self.framing.error(&error.to_json(&self.pool)))
+        Some(self.framing.error(&self.renderer.error_json(&error)))
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use super::response::Renderer;
 use axum::body::Body;
 use axum::extract::FromRequestParts as _;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -18,7 +19,6 @@ use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use http::{HeaderMap, Method, Response, header};
 use http_body::Frame;
 use http_body_util::{Full, StreamBody};
-use prost_reflect::DescriptorPool;
 
 use super::backend::Backend;
 use super::descriptor::Binding;
@@ -63,7 +63,7 @@ pub(crate) fn find_binding<'r, 'p>(
 /// Accepts the upgrade and runs the call on the socket.
 pub(crate) async fn serve(
     backend: Backend,
-    pool: DescriptorPool,
+    renderer: Renderer,
     call: StreamingCall,
     mut parts: http::request::Parts,
     unary_request: Option<Bytes>,
@@ -76,13 +76,13 @@ pub(crate) async fn serve(
     let max_message = call.max_line_bytes;
     Ok(upgrade
         .max_message_size(max_message)
-        .on_upgrade(move |socket| run(socket, backend, pool, call, unary_request)))
+        .on_upgrade(move |socket| run(socket, backend, renderer, call, unary_request)))
 }
 
 async fn run(
     socket: WebSocket,
     backend: Backend,
-    pool: DescriptorPool,
+    renderer: Renderer,
     call: StreamingCall,
     unary_request: Option<Bytes>,
 ) {
@@ -100,12 +100,12 @@ async fn run(
         }
     };
     let mut output = match started {
-        Ok(messages) => ResponseStream::new(None, messages, binding, pool, Framing::WebSocket, failure)
+        Ok(messages) => ResponseStream::new(None, messages, binding, renderer, Framing::WebSocket, failure)
             .into_stream()
             .boxed(),
         Err(status) => {
             let error = super::streaming::take_failure(&failure).unwrap_or_else(|| status.into());
-            let chunk = Framing::WebSocket.error(&error.to_json(&pool));
+            let chunk = Framing::WebSocket.error(&renderer.error_json(&error));
             futures_util::stream::iter([Ok(chunk)]).boxed()
         }
     };
