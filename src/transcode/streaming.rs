@@ -223,7 +223,13 @@ impl NdjsonLines {
     async fn next_line(&mut self) -> Result<Option<(Bytes, usize)>, HttpError> {
         loop {
             if let Some(newline) = self.buffer.iter().position(|&byte| byte == b'\n') {
-                let line = self.buffer.split_to(newline + 1).freeze();
+                let mut line = self.buffer.split_to(newline + 1).freeze();
+                // Without its terminator, so JSON errors point into the line itself.
+                let content = line
+                    .strip_suffix(b"\r\n")
+                    .or_else(|| line.strip_suffix(b"\n"))
+                    .map(<[u8]>::len);
+                line.truncate(content.unwrap_or(line.len()));
                 self.line_number += 1;
                 if !line.iter().all(u8::is_ascii_whitespace) {
                     return Ok(Some((line, self.line_number)));
@@ -373,10 +379,10 @@ mod tests {
             (
                 &["{\"a\":1}\n\n{\"a\":", "2}\n  \n{\"a\":3}"],
                 64,
-                Ok(vec![("{\"a\":1}\n", 1), ("{\"a\":2}\n", 3), ("{\"a\":3}", 5)]),
+                Ok(vec![("{\"a\":1}", 1), ("{\"a\":2}", 3), ("{\"a\":3}", 5)]),
             ),
             (&["\n\n", ""], 64, Ok(vec![])),
-            (&["x\r\n", "y"], 64, Ok(vec![("x\r\n", 1), ("y", 2)])),
+            (&["x\r\n", "y"], 64, Ok(vec![("x", 1), ("y", 2)])),
             (
                 &["ok\n", "0123456789"],
                 8,

@@ -29,6 +29,7 @@ mod sqlite_tests;
 mod store;
 mod streams;
 mod validation;
+mod writer;
 
 pub(crate) use service::UserDirectory;
 pub(crate) use sqlite::SqliteStore;

@@ -14,6 +14,7 @@ use super::listing::{Cursor, KeyValue, ListQuery};
 use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, email_key, etag};
 use super::schema::{self, internal};
 use super::store::{ListedPage, Store, StoreError, Versioned, Written};
+use super::writer::Writer;
 use crate::proto::users::v1::User;
 
 const READERS: usize = 4;
@@ -25,7 +26,7 @@ pub(crate) struct SqliteStore {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
+    writer: Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     page_token_key: [u8; 32],
@@ -58,7 +59,7 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
+                writer: Writer::spawn(writer)?,
                 readers,
                 next_reader: AtomicUsize::new(0),
                 page_token_key,
@@ -66,13 +67,13 @@ impl SqliteStore {
         })
     }
 
+    /// Runs `work` on the writer thread, in the next group commit.
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        blocking(move || work(&mut lock(&inner.writer))).await
+        self.inner.writer.write(work).await
     }
 
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -197,7 +198,7 @@ impl Store for SqliteStore {
         let user = user.clone();
         let row = NewRow::from_user(&user)?;
         self.write(move |conn| {
-            let tx = conn.transaction().map_err(internal)?;
+            let tx = conn.savepoint().map_err(internal)?;
             let changed = {
                 let mut stmt = tx
                     .prepare_cached(
@@ -245,7 +246,7 @@ impl Store for SqliteStore {
     async fn delete(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError> {
         let id = id.to_owned();
         self.write(move |conn| {
-            let tx = conn.transaction().map_err(internal)?;
+            let tx = conn.savepoint().map_err(internal)?;
             let changed = match revision {
                 None => tx
                     .prepare_cached("DELETE FROM users WHERE id = ?1")
@@ -335,11 +336,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) -> Result<(), StoreError> {
-        self.write(|conn| {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(internal)
-        })
-        .await
+        self.inner.writer.checkpoint().await
     }
 }
 

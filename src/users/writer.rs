@@ -1,0 +1,234 @@
+//! The one writer of the SQLite store: a thread that owns the write
+//! connection and applies write jobs in batches, one transaction per batch
+//! (group commit). Concurrent writes then share one WAL append instead of
+//! queueing on a mutex each with its own commit, and no write hops through
+//! the blocking pool.
+//!
+//! Each job runs inside its own savepoint, so a failing job (a duplicate
+//! email, say) is rolled back alone. Every caller gets its answer only
+//! after the batch's COMMIT: what was acknowledged is in the WAL.
+
+use std::sync::mpsc;
+use std::thread;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::schema::internal;
+use super::store::StoreError;
+
+/// The most jobs in one transaction.
+const MAX_BATCH: usize = 128;
+
+/// A write to run on the writer connection.
+type WorkFn<T> = Box<dyn FnOnce(&mut Connection) -> Result<T, StoreError> + Send>;
+
+/// A job whose answer waits for the commit.
+trait Job: Send {
+    /// Runs the work (inside the batch's transaction).
+    fn run(&mut self, conn: &mut Connection);
+    /// Answers the caller: the work's result, unless the commit failed.
+    fn finish(self: Box<Self>, committed: Result<(), String>);
+}
+
+struct TypedJob<T> {
+    work: Option<WorkFn<T>>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T: Send> Job for TypedJob<T> {
+    fn run(&mut self, conn: &mut Connection) {
+        let Some(work) = self.work.take() else {
+            return;
+        };
+        let result = in_savepoint(conn, work);
+        self.result = Some(result);
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let answer = match (committed, self.result) {
+            (Ok(()), Some(result)) => result,
+            (Err(error), Some(Ok(_))) => Err(StoreError::Internal(format!("commit failed: {error}"))),
+            (_, Some(Err(error))) => Err(error),
+            (_, None) => Err(StoreError::Internal("the write did not run".to_owned())),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Runs `work` so that an error undoes exactly what it did.
+fn in_savepoint<T>(conn: &mut Connection, work: WorkFn<T>) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job").map_err(internal)?;
+    let result = work(conn);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end).map_err(internal)?;
+    result
+}
+
+enum Message {
+    Write(Box<dyn Job>),
+    /// Checkpoints the WAL into the database file (outside any transaction).
+    Checkpoint(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// The handle to the writer thread; the thread ends when the handle is dropped.
+pub(super) struct Writer {
+    sender: mpsc::Sender<Message>,
+}
+
+impl Writer {
+    pub(super) fn spawn(conn: Connection) -> Result<Writer, StoreError> {
+        let (sender, receiver) = mpsc::channel();
+        thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || run(conn, &receiver))
+            .map_err(|error| StoreError::Internal(format!("starting the writer thread: {error}")))?;
+        Ok(Writer { sender })
+    }
+
+    /// Runs `work` in the next batch; answers after its commit.
+    pub(super) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = TypedJob {
+            work: Some(Box::new(work) as WorkFn<T>),
+            result: None,
+            reply,
+        };
+        self.sender
+            .send(Message::Write(Box::new(job)))
+            .map_err(|_| StoreError::Internal("the writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Internal("the writer dropped a write".to_owned()))?
+    }
+
+    /// Checkpoints the WAL after the writes sent before it.
+    pub(super) async fn checkpoint(&self) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Message::Checkpoint(reply))
+            .map_err(|_| StoreError::Internal("the writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Internal("the writer stopped before the checkpoint".to_owned()))?
+    }
+}
+
+fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(message) = receiver.recv() {
+        let mut next = Some(message);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Write(job) => batch.push(job),
+                Message::Checkpoint(reply) => {
+                    commit_batch(&mut conn, &mut batch);
+                    let checkpointed = conn
+                        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                        .map_err(internal);
+                    let _ = reply.send(checkpointed);
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        commit_batch(&mut conn, &mut batch);
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) {
+    if batch.is_empty() {
+        return;
+    }
+    let committed = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(|error| error.to_string())
+        .and_then(|()| {
+            for job in batch.iter_mut() {
+                job.run(conn);
+            }
+            conn.execute_batch("COMMIT").map_err(|error| {
+                let _ = conn.execute_batch("ROLLBACK");
+                error.to_string()
+            })
+        });
+    if let Err(error) = &committed {
+        tracing::error!(%error, "a write batch failed to commit");
+    }
+    for job in batch.drain(..) {
+        job.finish(committed.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_is_rolled_back_alone() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        let writer = std::sync::Arc::new(Writer::spawn(conn).unwrap());
+        // 200 concurrent inserts of 100 distinct keys: each key once wins, once fails.
+        let tasks: Vec<_> = (0..200)
+            .map(|n| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    writer
+                        .write(move |conn| {
+                            conn.execute("INSERT INTO t (k) VALUES (?1)", [format!("k{}", n % 100)])
+                                .map_err(internal)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut succeeded = 0;
+        for task in tasks {
+            succeeded += usize::from(task.await.unwrap().is_ok());
+        }
+        assert_eq!(succeeded, 100);
+        let count = writer
+            .write(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM t", [], |row| row.get::<_, i64>(0))
+                    .map_err(internal)
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 100);
+    }
+
+    #[tokio::test]
+    async fn a_job_with_several_statements_is_all_or_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        let writer = Writer::spawn(conn).unwrap();
+        let failed = writer
+            .write(|conn| {
+                conn.execute("INSERT INTO t (k) VALUES ('a')", [])
+                    .map_err(internal)?;
+                conn.execute("INSERT INTO t (k) VALUES ('a')", [])
+                    .map_err(internal)
+            })
+            .await;
+        assert!(failed.is_err());
+        let count = writer
+            .write(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM t", [], |row| row.get::<_, i64>(0))
+                    .map_err(internal)
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "the first insert was rolled back with the second");
+    }
+}
