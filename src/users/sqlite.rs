@@ -273,7 +273,12 @@ impl Store for SqliteStore {
         } else {
             condition.text.push('1');
         }
-        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {}", condition.text);
+        // Without a filter, a bare COUNT(*) lets SQLite count b-tree entries
+        // instead of stepping through every row (`WHERE 1` would prevent it).
+        let count_sql = match &query.filter {
+            Some(_) => format!("SELECT COUNT(*) FROM users WHERE {}", condition.text),
+            None => "SELECT COUNT(*) FROM users".to_owned(),
+        };
         let count_params = condition.params.clone();
         if let Some(cursor) = &query.after {
             condition.text.push_str(" AND ");
