@@ -16,6 +16,7 @@
 
 mod errors;
 mod filter;
+mod filter_lexer;
 mod filter_sql;
 mod listing;
 mod mask;
