@@ -32,8 +32,26 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Threads for blocking work (SQLite listings and streams). More than a few
+/// per reader connection only queue on its lock while each costs a stack
+/// and a malloc arena.
+const MAX_BLOCKING_THREADS: usize = 8;
+
+fn main() -> std::process::ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> std::process::ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi { yaml }) = cli.command {
         return print_openapi(yaml);
