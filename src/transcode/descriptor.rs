@@ -157,7 +157,11 @@ fn read_success(
     Ok(SuccessResponse {
         status,
         location,
-        etag: body_message.as_ref().and_then(conventions::etag_field),
+        // A stream's messages share one set of headers: no per-message ETag.
+        etag: body_message
+            .as_ref()
+            .filter(|_| !method.is_server_streaming())
+            .and_then(conventions::etag_field),
     })
 }
 
