@@ -16,6 +16,7 @@
 //! ```
 
 pub mod config;
+pub(crate) mod rpc_status;
 pub mod server;
 pub mod transcode;
 pub(crate) mod users;

@@ -10,9 +10,8 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Serialize;
 use tonic::Code;
 
-use crate::proto::google::rpc::{BadRequest, Status as RpcStatus, bad_request::FieldViolation};
-
-const BAD_REQUEST_TYPE_URL: &str = "type.googleapis.com/google.rpc.BadRequest";
+use crate::proto::google::rpc::Status as RpcStatus;
+use crate::rpc_status;
 
 /// The HTTP status for a gRPC code (the table of `google/rpc/code.proto`).
 pub(crate) fn http_status(code: Code) -> StatusCode {
@@ -86,26 +85,8 @@ impl HttpError {
     /// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming `field`; the
     /// description is also the message, so it should name the field too.
     pub(crate) fn invalid_field(field: &str, description: &str) -> Self {
-        let message = description.to_owned();
-        let violation = FieldViolation {
-            field: field.to_owned(),
-            description: description.to_owned(),
-            reason: String::new(),
-        };
-        let bad_request = BadRequest {
-            field_violations: vec![violation],
-        };
-        let details = RpcStatus {
-            code: Code::InvalidArgument as i32,
-            message: message.clone(),
-            details: vec![prost_types::Any {
-                type_url: BAD_REQUEST_TYPE_URL.to_owned(),
-                value: bad_request.encode_to_vec(),
-            }],
-        };
-        let status =
-            tonic::Status::with_details(Code::InvalidArgument, message, details.encode_to_vec().into());
-        status.into()
+        let violation = (field.to_owned(), description.to_owned());
+        rpc_status::bad_request(description.to_owned(), [violation]).into()
     }
 
     /// The same error with `context: ` before its message.

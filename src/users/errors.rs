@@ -4,13 +4,11 @@
 //! failures are logged and reported without detail.
 
 use prost::Message as _;
-use tonic::{Code, Status};
+use tonic::Status;
 
 use super::store::StoreError;
 use super::validation::Violation;
-use crate::proto::google::rpc::{BadRequest, Status as RpcStatus, bad_request::FieldViolation};
-
-const BAD_REQUEST_TYPE_URL: &str = "type.googleapis.com/google.rpc.BadRequest";
+use crate::proto::google::rpc::Status as RpcStatus;
 
 /// Why a user operation failed.
 #[derive(Debug)]
@@ -96,30 +94,15 @@ pub(crate) fn rpc_status(status: &Status) -> RpcStatus {
 }
 
 fn bad_request(message: String, violations: Vec<Violation>) -> Status {
-    let detail = BadRequest {
-        field_violations: violations
-            .into_iter()
-            .map(|v| FieldViolation {
-                field: v.field,
-                description: v.description,
-                ..Default::default()
-            })
-            .collect(),
-    };
-    let status = RpcStatus {
-        code: Code::InvalidArgument as i32,
-        message: message.clone(),
-        details: vec![prost_types::Any {
-            type_url: BAD_REQUEST_TYPE_URL.to_owned(),
-            value: detail.encode_to_vec(),
-        }],
-    };
-    Status::with_details(Code::InvalidArgument, message, status.encode_to_vec().into())
+    crate::rpc_status::bad_request(message, violations.into_iter().map(|v| (v.field, v.description)))
 }
 
 #[cfg(test)]
 mod tests {
+    use tonic::Code;
+
     use super::*;
+    use crate::proto::google::rpc::BadRequest;
 
     #[test]
     fn invalid_argument_carries_every_violation() {
@@ -135,7 +118,7 @@ mod tests {
         let rpc = RpcStatus::decode(status.details()).unwrap();
         assert_eq!(rpc.code, 3);
         assert_eq!(rpc.message, status.message());
-        assert_eq!(rpc.details[0].type_url, BAD_REQUEST_TYPE_URL);
+        assert_eq!(rpc.details[0].type_url, crate::rpc_status::BAD_REQUEST_TYPE_URL);
         let detail = BadRequest::decode(rpc.details[0].value.as_slice()).unwrap();
         let fields: Vec<_> = detail.field_violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["name", "email"]);
