@@ -13,7 +13,7 @@
 use http::Method;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 
-use super::descriptor::BodySelector;
+use super::descriptor::{BodySelector, singular_message};
 
 const FIELD_MASK: &str = "google.protobuf.FieldMask";
 const ETAG_FIELD: &str = "etag";
@@ -128,9 +128,7 @@ fn collect_paths(
 }
 
 fn is_plain_message(field: &FieldDescriptor) -> bool {
-    !field.is_list()
-        && !field.is_map()
-        && matches!(field.kind(), Kind::Message(message) if !message.full_name().starts_with("google.protobuf."))
+    singular_message(field).is_some_and(|message| !message.full_name().starts_with("google.protobuf."))
 }
 
 #[cfg(test)]

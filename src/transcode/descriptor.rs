@@ -58,6 +58,10 @@ pub(crate) struct Binding {
     pub(crate) path_variables: Vec<PathVariable>,
     pub(crate) body: BodySelector,
     pub(crate) response_body: Option<FieldDescriptor>,
+    /// The message type of the HTTP response body (the output, or its
+    /// `response_body` field); `None` when `response_body` names a scalar,
+    /// list or map field.
+    pub(crate) body_message: Option<MessageDescriptor>,
     pub(crate) success: SuccessResponse,
     /// The gRPC path, `/package.Service/Method`.
     pub(crate) grpc_path: String,
@@ -129,10 +133,9 @@ fn transcode<T: prost::Message + Default>(
 
 fn read_success(
     method: &MethodDescriptor,
-    rule: &HttpRule,
+    body_message: Option<&MessageDescriptor>,
     option: &HttpResponse,
 ) -> Result<SuccessResponse, BindingError> {
-    let body_message = response_message(method, &rule.response_body);
     let status = match option.status {
         0 => StatusCode::OK,
         code => u16::try_from(code)
@@ -144,7 +147,7 @@ fn read_success(
     let location = if option.location.is_empty() {
         None
     } else {
-        let body_message = body_message.as_ref().ok_or_else(|| {
+        let body_message = body_message.ok_or_else(|| {
             invalid(
                 method,
                 "http_response.location needs a message as the response body",
@@ -159,7 +162,6 @@ fn read_success(
         location,
         // A stream's messages share one set of headers: no per-message ETag.
         etag: body_message
-            .as_ref()
             .filter(|_| !method.is_server_streaming())
             .and_then(conventions::etag_field),
     })
@@ -172,11 +174,7 @@ fn response_message(method: &MethodDescriptor, response_body: &str) -> Option<Me
     if response_body.is_empty() {
         return Some(output);
     }
-    let field = output.get_field_by_name(response_body)?;
-    match field.kind() {
-        Kind::Message(message) if !field.is_list() && !field.is_map() => Some(message),
-        _ => None,
-    }
+    singular_message(&output.get_field_by_name(response_body)?)
 }
 
 fn read_binding(
@@ -184,7 +182,8 @@ fn read_binding(
     rule: &HttpRule,
     success_option: &HttpResponse,
 ) -> Result<Binding, BindingError> {
-    let success = read_success(method, rule, success_option)?;
+    let body_message = response_message(method, &rule.response_body);
+    let success = read_success(method, body_message.as_ref(), success_option)?;
     let (http_method, template_text) = match &rule.pattern {
         Some(Pattern::Get(path)) => (Method::GET, path),
         Some(Pattern::Put(path)) => (Method::PUT, path),
@@ -210,7 +209,7 @@ fn read_binding(
         let field = resolve_field_path(&input, &span.field_path)
             .map_err(|message| invalid(method, &format!("path variable: {message}")))?;
         let leaf = field.0.last().expect("a field path is never empty");
-        if leaf.is_list() || leaf.is_map() || matches!(leaf.kind(), Kind::Message(_)) {
+        if !is_singular_scalar(leaf) {
             let message = format!(
                 "path variable {} must be a singular scalar field",
                 span.field_path.join(".")
@@ -256,9 +255,23 @@ fn read_binding(
         path_variables,
         body,
         response_body,
+        body_message,
         success,
         bound_fields,
     })
+}
+
+/// The message type of a singular (neither repeated nor map) message field.
+pub(crate) fn singular_message(field: &FieldDescriptor) -> Option<MessageDescriptor> {
+    match field.kind() {
+        Kind::Message(message) if !field.is_list() && !field.is_map() => Some(message),
+        _ => None,
+    }
+}
+
+/// Whether a field holds exactly one scalar or enum value.
+pub(crate) fn is_singular_scalar(field: &FieldDescriptor) -> bool {
+    !field.is_list() && !field.is_map() && !matches!(field.kind(), Kind::Message(_))
 }
 
 /// Resolves `a.b.c` (proto names, or JSON names) from `message` down.
@@ -275,14 +288,9 @@ pub(crate) fn resolve_field_path<S: AsRef<str>>(
             .or_else(|| current.get_field_by_json_name(part))
             .ok_or_else(|| format!("{} has no field {part:?}", current.full_name()))?;
         if index + 1 < parts.len() {
-            match field.kind() {
-                Kind::Message(next) if !field.is_list() && !field.is_map() => current = next,
-                _ => {
-                    return Err(format!(
-                        "{part:?} is not a singular message field, so it has no sub-fields"
-                    ));
-                }
-            }
+            current = singular_message(&field).ok_or_else(|| {
+                format!("{part:?} is not a singular message field, so it has no sub-fields")
+            })?;
         }
         fields.push(field);
     }

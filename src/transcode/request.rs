@@ -8,10 +8,10 @@
 //! A query parameter may set any field not bound by the path or the body.
 
 use percent_encoding::percent_decode_str;
-use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
+use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, MessageDescriptor, Value};
 
 use super::conventions::{fill_update_mask, if_match_tag};
-use super::descriptor::{Binding, BodySelector, FieldPath, resolve_field_path};
+use super::descriptor::{Binding, BodySelector, FieldPath, resolve_field_path, singular_message};
 use super::field_value::parse_field_value;
 use super::status::HttpError;
 
@@ -81,21 +81,19 @@ fn read_body(binding: &Binding, input: &MessageDescriptor, body: &[u8]) -> Resul
         ))
         .into()),
         BodySelector::Whole => parse_json(input.clone(), body),
-        BodySelector::Field(field) => {
-            let mut message = DynamicMessage::new(input.clone());
-            match field.kind() {
-                Kind::Message(body_type) if !field.is_list() && !field.is_map() => {
-                    message.set_field(field, Value::Message(parse_json(body_type, body)?));
-                }
-                _ => {
-                    // A scalar, list or map body: parse it as that field of the request.
-                    let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid_json)?;
-                    let wrapped = serde_json::json!({ field.name(): value });
-                    message = DynamicMessage::deserialize(input.clone(), wrapped).map_err(invalid_json)?;
-                }
+        BodySelector::Field(field) => match singular_message(field) {
+            Some(body_type) => {
+                let mut message = DynamicMessage::new(input.clone());
+                message.set_field(field, Value::Message(parse_json(body_type, body)?));
+                Ok(message)
             }
-            Ok(message)
-        }
+            None => {
+                // A scalar, list or map body: parse it as that field of the request.
+                let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid_json)?;
+                let wrapped = serde_json::json!({ field.name(): value });
+                DynamicMessage::deserialize(input.clone(), wrapped).map_err(invalid_json)
+            }
+        },
     }
 }
 

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use http::{HeaderValue, header};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, SerializeOptions};
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 
-use super::descriptor::{Binding, FieldPath, resolve_field_path};
+use super::descriptor::{Binding, FieldPath, is_singular_scalar, resolve_field_path};
 use super::status::HttpError;
 use super::wire::{self, WireError};
 use super::wire_json::JsonPlans;
@@ -55,7 +55,7 @@ impl HeaderTemplate {
             let path: Vec<&str> = name.split('.').collect();
             let field = resolve_field_path(message, &path)?;
             let leaf = field.0.last().expect("a field path is never empty");
-            if leaf.is_list() || leaf.is_map() || matches!(leaf.kind(), Kind::Message(_)) {
+            if !is_singular_scalar(leaf) {
                 return Err(format!("placeholder {name:?} must be a singular scalar field"));
             }
             parts.push(TemplatePart::Field(field));
@@ -139,19 +139,20 @@ impl Renderer {
                 "the service returned an undecodable response",
             ))
         };
-        let (message_type, body) = match &binding.response_body {
-            None => (binding.method.output(), output),
-            Some(field) => match field.kind() {
-                Kind::Message(message_type) if !field.is_list() && !field.is_map() => (
-                    message_type,
-                    wire::message_field(output, field.number()).map_err(undecodable)?,
-                ),
-                _ => return Ok((render_field_with_reflection(binding, field, output)?, None)),
-            },
+        let (Some(message_type), response_body) = (&binding.body_message, &binding.response_body) else {
+            let field = binding
+                .response_body
+                .as_ref()
+                .expect("only a response_body field can be a non-message");
+            return Ok((render_field_with_reflection(binding, field, output)?, None));
+        };
+        let body = match response_body {
+            None => output,
+            Some(field) => wire::message_field(output, field.number()).map_err(undecodable)?,
         };
         let mut json = Vec::with_capacity(256 + output.len() * 2);
         self.plans
-            .write(&message_type, body, &mut json)
+            .write(message_type, body, &mut json)
             .map_err(undecodable)?;
         Ok((json, Some(body)))
     }
