@@ -2,6 +2,7 @@
 //! migration list (tracked with `PRAGMA user_version`) and the per-database
 //! page-token key kept in the `meta` table.
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::store::StoreError;
@@ -43,6 +44,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
 
 const PAGE_TOKEN_KEY: &str = "page_token_key";
 const BUSY_TIMEOUT_MS: u32 = 5_000;
+const READER_CACHE_KIB: u32 = 512;
+/// Prepared statements kept per connection (listings with different
+/// filters and orders each have their own text).
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 pub(super) fn internal(err: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(err.to_string())
@@ -54,6 +59,22 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
         "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;"
+    ))
+    .map_err(internal)?;
+    // Plans do not depend on bound values (this build has STAT4, which
+    // would otherwise re-prepare `LIMIT ?` statements on every new value).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(internal)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    Ok(())
+}
+
+/// Settings of the read-only connections: point reads mostly hit the
+/// store's read cache, so a small page cache each is enough.
+pub(super) fn configure_reader(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(&format!(
+        "PRAGMA query_only = ON;
+         PRAGMA cache_size = -{READER_CACHE_KIB};"
     ))
     .map_err(internal)
 }

@@ -1,14 +1,17 @@
 //! [`SqliteStore`]: the SQLite implementation of [`Store`]. One writer
-//! connection behind a mutex and a small pool of reader connections, WAL
-//! journal; every database call runs on the blocking thread pool.
+//! thread with group commit (`writer.rs`), a small pool of reader
+//! connections, WAL journal. Point reads are answered from a write-coherent
+//! read cache (`cache.rs`) or run on the calling thread; listings run on the
+//! blocking pool. The unfiltered user count is kept in memory.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
 
+use super::cache::{Outcome, UserCache};
 use super::filter_sql::{Sql, after_sql, filter_sql, order_sql, sort_columns_sql};
 use super::listing::{Cursor, KeyValue, ListQuery};
 use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, email_key, etag};
@@ -18,6 +21,9 @@ use super::writer::Writer;
 use crate::proto::users::v1::User;
 
 const READERS: usize = 4;
+
+/// How many users the read cache holds (about 1 KiB each).
+const CACHED_USERS: usize = 16_384;
 
 /// A user store in one SQLite database file.
 #[derive(Clone)]
@@ -30,6 +36,9 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     page_token_key: [u8; 32],
+    cache: UserCache,
+    /// How many users are stored, as of the last commit.
+    user_count: AtomicI64,
 }
 
 impl SqliteStore {
@@ -50,10 +59,13 @@ impl SqliteStore {
         schema::enable_wal(&writer)?;
         schema::migrate(&mut writer)?;
         let page_token_key = schema::page_token_key(&mut writer)?;
+        let user_count: i64 = writer
+            .query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))
+            .map_err(internal)?;
         let readers = (0..READERS)
             .map(|_| {
                 let conn = open()?;
-                conn.execute_batch("PRAGMA query_only = ON").map_err(internal)?;
+                schema::configure_reader(&conn)?;
                 Ok(Mutex::new(conn))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -63,17 +75,37 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 page_token_key,
+                cache: UserCache::new(CACHED_USERS),
+                user_count: AtomicI64::new(user_count),
             }),
         })
     }
 
-    /// Runs `work` on the writer thread, in the next group commit.
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    /// Runs a write of the existing user `id` in the next group commit,
+    /// keeping the read cache coherent: the id is pinned before the job is
+    /// queued and released on the writer thread right after the commit.
+    async fn write_user<T, F>(
+        &self,
+        id: &str,
+        work: F,
+        outcome: fn(&Result<T, StoreError>) -> (Outcome, i64),
+    ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.inner.writer.write(work).await
+        let inner = Arc::clone(&self.inner);
+        let id = id.to_owned();
+        inner.cache.begin_write(&id);
+        let after = {
+            let inner = Arc::clone(&inner);
+            move |answer: &Result<T, StoreError>| {
+                let (outcome, count_change) = outcome(answer);
+                inner.user_count.fetch_add(count_change, Ordering::Relaxed);
+                inner.cache.end_write(&id, outcome);
+            }
+        };
+        inner.writer.write_then(work, after).await
     }
 
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -138,7 +170,13 @@ impl Store for SqliteStore {
     async fn insert(&self, user: &User) -> Result<User, StoreError> {
         let mut user = user.clone();
         let row = NewRow::from_user(&user)?;
-        self.write(move |conn| {
+        let inner = Arc::clone(&self.inner);
+        let count_after_commit = move |answer: &Result<User, StoreError>| {
+            if answer.is_ok() {
+                inner.user_count.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        let work = move |conn: &mut Connection| {
             let mut stmt = conn
                 .prepare_cached(
                     "INSERT INTO users (id, name, email, email_key, role, street, city, \
@@ -173,13 +211,21 @@ impl Store for SqliteStore {
                 Err(err) if is_duplicate_email(&err) => Err(StoreError::DuplicateEmail),
                 Err(err) => Err(internal(err)),
             }
-        })
-        .await
+        };
+        self.inner.writer.write_then(work, count_after_commit).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError> {
+        let miss = match self.inner.cache.get(id) {
+            Ok(cached) => return Ok(Some(Versioned::clone(&cached))),
+            Err(miss) => miss,
+        };
         let id = id.to_owned();
-        self.read_point(move |conn| get_versioned(conn, &id)).await
+        let found = self.read_point(move |conn| get_versioned(conn, &id)).await?;
+        if let Some(found) = &found {
+            self.inner.cache.fill(miss, found);
+        }
+        Ok(found)
     }
 
     async fn get_by_email(&self, email: &str) -> Result<Option<Versioned>, StoreError> {
@@ -196,8 +242,9 @@ impl Store for SqliteStore {
 
     async fn update(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
         let user = user.clone();
+        let id = user.id.clone();
         let row = NewRow::from_user(&user)?;
-        self.write(move |conn| {
+        let work = move |conn: &mut Connection| {
             let tx = conn.savepoint().map_err(internal)?;
             let changed = {
                 let mut stmt = tx
@@ -238,14 +285,24 @@ impl Store for SqliteStore {
             let stored = get_versioned(&tx, &user.id)?
                 .ok_or_else(|| StoreError::Internal("updated row vanished".into()))?;
             tx.commit().map_err(internal)?;
-            Ok(Written::Done(stored.user))
+            Ok(Written::Done(stored))
+        };
+        let outcome = |answer: &Result<Written<Versioned>, StoreError>| match answer {
+            Ok(Written::Done(stored)) => (Outcome::Stored(stored.clone()), 0),
+            _ => (Outcome::Nothing, 0),
+        };
+        let written = self.write_user(&id, work, outcome).await?;
+        Ok(match written {
+            Written::Done(stored) => Written::Done(stored.user),
+            Written::NotFound => Written::NotFound,
+            Written::Conflict => Written::Conflict,
         })
-        .await
     }
 
     async fn delete(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError> {
+        let target = id;
         let id = id.to_owned();
-        self.write(move |conn| {
+        let work = move |conn: &mut Connection| {
             let tx = conn.savepoint().map_err(internal)?;
             let changed = match revision {
                 None => tx
@@ -261,8 +318,12 @@ impl Store for SqliteStore {
             }
             tx.commit().map_err(internal)?;
             Ok(Written::Done(()))
-        })
-        .await
+        };
+        let outcome = |answer: &Result<Written<()>, StoreError>| match answer {
+            Ok(Written::Done(())) => (Outcome::Nothing, -1),
+            _ => (Outcome::Nothing, 0),
+        };
+        self.write_user(target, work, outcome).await
     }
 
     async fn list(&self, query: ListQuery) -> Result<ListedPage, StoreError> {
@@ -273,11 +334,10 @@ impl Store for SqliteStore {
         } else {
             condition.text.push('1');
         }
-        // Without a filter, a bare COUNT(*) lets SQLite count b-tree entries
-        // instead of stepping through every row (`WHERE 1` would prevent it).
-        let count_sql = match &query.filter {
-            Some(_) => format!("SELECT COUNT(*) FROM users WHERE {}", condition.text),
-            None => "SELECT COUNT(*) FROM users".to_owned(),
+        // Without a filter the count is the one kept in memory.
+        let count_sql = match (&query.filter, query.count_total) {
+            (Some(_), true) => Some(format!("SELECT COUNT(*) FROM users WHERE {}", condition.text)),
+            _ => None,
         };
         let count_params = condition.params.clone();
         if let Some(cursor) = &query.after {
@@ -294,11 +354,18 @@ impl Store for SqliteStore {
         let mut page_params = condition.params;
         page_params.push(Value::Integer(limit));
         let key_count = query.order_by.keys.len();
-        let count_total = query.count_total;
+        let counted = match (&query.filter, query.count_total) {
+            (None, true) => self.inner.user_count.load(Ordering::Relaxed),
+            _ => 0,
+        };
         self.read(move |conn| {
-            // One read transaction: the page and the count see one snapshot.
-            let tx = conn.unchecked_transaction().map_err(internal)?;
-            let mut stmt = tx.prepare_cached(&page_sql).map_err(internal)?;
+            // One read transaction when counting too: the page and the
+            // count see one snapshot.
+            let snapshot = match &count_sql {
+                Some(_) => Some(conn.unchecked_transaction().map_err(internal)?),
+                None => None,
+            };
+            let mut stmt = conn.prepare_cached(&page_sql).map_err(internal)?;
             let rows = stmt
                 .query_map(params_from_iter(page_params), |row| {
                     let user = UserRow::read(row)?;
@@ -327,14 +394,16 @@ impl Store for SqliteStore {
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             drop(stmt);
-            let total_size: i64 = if count_total {
-                tx.prepare_cached(&count_sql)
+            let total_size = match &count_sql {
+                Some(count_sql) => conn
+                    .prepare_cached(count_sql)
                     .and_then(|mut stmt| stmt.query_row(params_from_iter(count_params), |row| row.get(0)))
-                    .map_err(internal)?
-            } else {
-                0
+                    .map_err(internal)?,
+                None => counted,
             };
-            tx.commit().map_err(internal)?;
+            if let Some(snapshot) = snapshot {
+                snapshot.commit().map_err(internal)?;
+            }
             Ok(ListedPage { rows, total_size })
         })
         .await

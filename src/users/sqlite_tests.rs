@@ -205,3 +205,60 @@ async fn a_version_1_database_migrates_and_its_users_get_etags() {
     assert_eq!((page.users.len(), page.total_size), (1, 1));
     assert_eq!(page.users[0].etag, old.user.etag);
 }
+
+/// The read cache never serves a version older than one already
+/// acknowledged or read: writers bump one user while readers poll it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_never_go_back_in_time_under_concurrent_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir));
+    let service = UserDirectory::new(store.clone());
+    let created = service
+        .create_user(Request::new(create("Ada", "ada@example.com")))
+        .await
+        .unwrap()
+        .into_inner();
+    let acknowledged = Arc::new(std::sync::atomic::AtomicI64::new(1));
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, id, acknowledged) = (store.clone(), created.id.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                for _ in 0..50 {
+                    let current = store.get(&id).await.unwrap().unwrap();
+                    if let Written::Done(_) = store.update(&current.user, current.revision).await.unwrap() {
+                        acknowledged.fetch_max(current.revision + 1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, id, acknowledged) = (store.clone(), created.id.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                let mut seen = 0;
+                for _ in 0..500 {
+                    let floor = acknowledged.load(std::sync::atomic::Ordering::SeqCst).max(seen);
+                    let read = store.get(&id).await.unwrap().unwrap().revision;
+                    assert!(
+                        read >= floor,
+                        "read revision {read} after {floor} was acknowledged or seen"
+                    );
+                    seen = read;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for task in writers.into_iter().chain(readers) {
+        task.await.unwrap();
+    }
+    let last = store.get(&created.id).await.unwrap().unwrap().revision;
+    assert_eq!(last, acknowledged.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(last > 1, "some updates succeeded");
+    store.delete(&created.id, None).await.unwrap();
+    assert!(
+        store.get(&created.id).await.unwrap().is_none(),
+        "a deleted user is not served from the cache"
+    );
+}

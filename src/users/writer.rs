@@ -23,6 +23,10 @@ const MAX_BATCH: usize = 128;
 /// A write to run on the writer connection.
 type WorkFn<T> = Box<dyn FnOnce(&mut Connection) -> Result<T, StoreError> + Send>;
 
+/// What runs on the writer thread with a job's final answer, after the
+/// commit and whether or not the caller is still waiting.
+type AfterFn<T> = Box<dyn FnOnce(&Result<T, StoreError>) + Send>;
+
 /// A job whose answer waits for the commit.
 trait Job: Send {
     /// Runs the work (inside the batch's transaction).
@@ -33,6 +37,7 @@ trait Job: Send {
 
 struct TypedJob<T> {
     work: Option<WorkFn<T>>,
+    after: AfterFn<T>,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -53,21 +58,28 @@ impl<T: Send> Job for TypedJob<T> {
             (_, Some(Err(error))) => Err(error),
             (_, None) => Err(StoreError::Internal("the write did not run".to_owned())),
         };
+        (self.after)(&answer);
         let _ = self.reply.send(answer);
     }
 }
 
 /// Runs `work` so that an error undoes exactly what it did.
 fn in_savepoint<T>(conn: &mut Connection, work: WorkFn<T>) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job").map_err(internal)?;
+    run_cached(conn, "SAVEPOINT job")?;
     let result = work(conn);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    conn.execute_batch(end).map_err(internal)?;
+    if result.is_err() {
+        run_cached(conn, "ROLLBACK TO job")?;
+    }
+    run_cached(conn, "RELEASE job")?;
     result
+}
+
+/// Runs a statement without parameters, prepared once per connection.
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(drop)
+        .map_err(internal)
 }
 
 enum Message {
@@ -92,14 +104,28 @@ impl Writer {
     }
 
     /// Runs `work` in the next batch; answers after its commit.
+    #[cfg(test)]
     pub(super) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_then(work, |_| {}).await
+    }
+
+    /// Like [`Writer::write`], and runs `after` with the answer on the
+    /// writer thread once the batch is committed (or failed), even if the
+    /// caller has stopped waiting: what must follow every commit goes here.
+    pub(super) async fn write_then<T, F, A>(&self, work: F, after: A) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        A: FnOnce(&Result<T, StoreError>) + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
             work: Some(Box::new(work) as WorkFn<T>),
+            after: Box::new(after) as AfterFn<T>,
             result: None,
             reply,
         };
@@ -150,14 +176,13 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) {
     if batch.is_empty() {
         return;
     }
-    let committed = conn
-        .execute_batch("BEGIN IMMEDIATE")
+    let committed = run_cached(conn, "BEGIN IMMEDIATE")
         .map_err(|error| error.to_string())
         .and_then(|()| {
             for job in batch.iter_mut() {
                 job.run(conn);
             }
-            conn.execute_batch("COMMIT").map_err(|error| {
+            run_cached(conn, "COMMIT").map_err(|error| {
                 let _ = conn.execute_batch("ROLLBACK");
                 error.to_string()
             })

@@ -1,0 +1,311 @@
+//! The read cache of the SQLite store: recently read users by id, so a
+//! point read is a map lookup instead of a SQLite read transaction (two
+//! file locks, two b-tree searches and a row decode).
+//!
+//! Bounded: two generations of at most `capacity / 2` entries each; when
+//! the young one is full it becomes the old one and the old one is dropped,
+//! and a hit in the old generation moves the entry back to the young one
+//! (an approximation of least-recently-used with O(1) work).
+//!
+//! Never stale. Every write of an existing user brackets its commit with
+//! [`UserCache::begin_write`] and [`UserCache::end_write`]: while a write
+//! is in flight the id is pinned as "writing" and reads go to the database;
+//! afterwards the committed version is installed (or the entry dropped when
+//! writes overlapped or the user was deleted). A read that missed fills the
+//! cache only if no write began or ended since the miss ([`Miss`] carries
+//! the generation it saw).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::store::Versioned;
+
+/// A bounded, write-coherent map from user id to the stored user.
+pub(super) struct UserCache {
+    state: Mutex<State>,
+    half_capacity: usize,
+}
+
+/// A cache miss, remembering when it happened.
+pub(super) struct Miss {
+    generation: u64,
+}
+
+/// What a write of one user ended with.
+pub(super) enum Outcome {
+    /// The user as committed.
+    Stored(Versioned),
+    /// The user is gone, or the write failed; nothing to install.
+    Nothing,
+}
+
+enum Entry {
+    Cached(Arc<Versioned>),
+    /// `count` writes of this id are in flight; `overlapped` once two were.
+    Writing {
+        count: u32,
+        overlapped: bool,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    young: HashMap<String, Entry>,
+    old: HashMap<String, Entry>,
+    /// Grows on every begin and end of a write.
+    generation: u64,
+}
+
+impl UserCache {
+    /// A cache of up to `capacity` users; 0 disables caching.
+    pub(super) fn new(capacity: usize) -> Self {
+        UserCache {
+            state: Mutex::new(State::default()),
+            half_capacity: capacity / 2,
+        }
+    }
+
+    /// The cached user with this id, or the miss to fill it with.
+    pub(super) fn get(&self, id: &str) -> Result<Arc<Versioned>, Miss> {
+        let mut state = self.lock();
+        let generation = state.generation;
+        if let Some(Entry::Cached(found)) = state.young.get(id) {
+            return Ok(found.clone());
+        }
+        if let Some(Entry::Cached(_)) = state.old.get(id)
+            && let Some((key, entry)) = state.old.remove_entry(id)
+            && let Entry::Cached(found) = &entry
+        {
+            let found = found.clone();
+            self.insert_young(&mut state, key, entry);
+            return Ok(found);
+        }
+        Err(Miss { generation })
+    }
+
+    /// Caches what a read found after `miss`, unless a write began or ended
+    /// since (the read may then have seen an older version).
+    pub(super) fn fill(&self, miss: Miss, found: &Versioned) {
+        if self.half_capacity == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        if state.generation != miss.generation || state.young.contains_key(&found.user.id) {
+            return;
+        }
+        state.old.remove(&found.user.id);
+        let entry = Entry::Cached(Arc::new(found.clone()));
+        self.insert_young(&mut state, found.user.id.clone(), entry);
+    }
+
+    /// Pins `id` as being written: reads go to the database until
+    /// [`UserCache::end_write`].
+    pub(super) fn begin_write(&self, id: &str) {
+        let mut state = self.lock();
+        state.generation += 1;
+        let previous = state.young.remove(id).or_else(|| state.old.remove(id));
+        let entry = match previous {
+            Some(Entry::Writing { count, .. }) => Entry::Writing {
+                count: count + 1,
+                overlapped: true,
+            },
+            _ => Entry::Writing {
+                count: 1,
+                overlapped: false,
+            },
+        };
+        // Pins are few (one per write in flight) and must not be evicted.
+        state.young.insert(id.to_owned(), entry);
+    }
+
+    /// Ends a write begun with [`UserCache::begin_write`], after its commit.
+    pub(super) fn end_write(&self, id: &str, outcome: Outcome) {
+        let mut state = self.lock();
+        state.generation += 1;
+        let Some((key, Entry::Writing { count, overlapped })) = state.young.remove_entry(id) else {
+            return;
+        };
+        if count > 1 {
+            let entry = Entry::Writing {
+                count: count - 1,
+                overlapped: true,
+            };
+            state.young.insert(key, entry);
+            return;
+        }
+        // Overlapping writes may finish in another order than they
+        // committed: the database, not the last finisher, knows the latest.
+        if let (false, Outcome::Stored(stored), true) = (overlapped, outcome, self.half_capacity > 0) {
+            self.insert_young(&mut state, key, Entry::Cached(Arc::new(stored)));
+        }
+    }
+
+    fn insert_young(&self, state: &mut State, key: String, entry: Entry) {
+        if state.young.len() >= self.half_capacity {
+            let young = std::mem::take(&mut state.young);
+            let mut retired = std::mem::replace(&mut state.old, young);
+            // Pins never age out: those of the retired generation and of
+            // the one just aged go back to the young one.
+            retired.retain(|_, entry| matches!(entry, Entry::Writing { .. }));
+            state.young.extend(retired);
+            let aged_pins: Vec<String> = state
+                .old
+                .iter()
+                .filter(|(_, entry)| matches!(entry, Entry::Writing { .. }))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in aged_pins {
+                if let Some(pin) = state.old.remove(&id) {
+                    state.young.insert(id, pin);
+                }
+            }
+        }
+        state.young.insert(key, entry);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is consistent between statements; a panic elsewhere
+        // while holding the lock cannot leave it half-updated.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::users::v1::User;
+
+    fn user(id: &str, revision: i64) -> Versioned {
+        Versioned {
+            user: User {
+                id: id.to_owned(),
+                name: format!("{id} at {revision}"),
+                ..User::default()
+            },
+            revision,
+        }
+    }
+
+    fn cached_revision(cache: &UserCache, id: &str) -> Option<i64> {
+        cache.get(id).ok().map(|found| found.revision)
+    }
+
+    #[test]
+    fn a_fill_after_a_miss_is_served() {
+        let cache = UserCache::new(8);
+        let miss = cache.get("a").err().unwrap();
+        cache.fill(miss, &user("a", 1));
+        assert_eq!(cached_revision(&cache, "a"), Some(1));
+    }
+
+    #[test]
+    fn a_fill_is_refused_when_a_write_began_or_ended_since_the_miss() {
+        // (what happens between the miss and the fill, cached afterwards)
+        let cases: [(&str, fn(&UserCache), Option<i64>); 4] = [
+            ("nothing", |_| {}, Some(1)),
+            ("a write began", |cache| cache.begin_write("a"), None),
+            (
+                "a write of another user ran",
+                |cache| {
+                    cache.begin_write("b");
+                    cache.end_write("b", Outcome::Stored(user("b", 2)));
+                },
+                None,
+            ),
+            (
+                "a write ran and installed a newer version",
+                |cache| {
+                    cache.begin_write("a");
+                    cache.end_write("a", Outcome::Stored(user("a", 2)));
+                },
+                Some(2),
+            ),
+        ];
+        for (between, action, expected) in cases {
+            let cache = UserCache::new(8);
+            let miss = cache.get("a").err().unwrap();
+            action(&cache);
+            cache.fill(miss, &user("a", 1));
+            assert_eq!(cached_revision(&cache, "a"), expected, "{between}");
+        }
+    }
+
+    #[test]
+    fn writes_pin_the_id_and_install_what_they_committed() {
+        let cache = UserCache::new(8);
+        let miss = cache.get("a").err().unwrap();
+        cache.fill(miss, &user("a", 1));
+        cache.begin_write("a");
+        assert_eq!(
+            cached_revision(&cache, "a"),
+            None,
+            "reads go to the database while writing"
+        );
+        cache.end_write("a", Outcome::Stored(user("a", 2)));
+        assert_eq!(cached_revision(&cache, "a"), Some(2));
+        cache.begin_write("a");
+        cache.end_write("a", Outcome::Nothing);
+        assert_eq!(
+            cached_revision(&cache, "a"),
+            None,
+            "deleted or failed: nothing cached"
+        );
+    }
+
+    #[test]
+    fn overlapping_writes_install_nothing() {
+        let cache = UserCache::new(8);
+        cache.begin_write("a");
+        cache.begin_write("a");
+        cache.end_write("a", Outcome::Stored(user("a", 3)));
+        assert_eq!(cached_revision(&cache, "a"), None);
+        cache.end_write("a", Outcome::Stored(user("a", 2)));
+        assert_eq!(
+            cached_revision(&cache, "a"),
+            None,
+            "the last to finish may not be the latest"
+        );
+    }
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_recently_used_entries() {
+        let cache = UserCache::new(4);
+        for n in 0..100 {
+            let id = format!("u{n}");
+            let miss = cache.get(&id).err().unwrap();
+            cache.fill(miss, &user(&id, 1));
+            // u0 is read after every fill, so it is never evicted.
+            assert_eq!(cached_revision(&cache, "u0"), Some(1), "after u{n}");
+            let state = cache.lock();
+            assert!(state.young.len() + state.old.len() <= 4, "after u{n}");
+        }
+        assert_eq!(
+            cached_revision(&cache, "u1"),
+            None,
+            "an old, unread entry was evicted"
+        );
+    }
+
+    #[test]
+    fn pins_survive_eviction() {
+        let cache = UserCache::new(2);
+        cache.begin_write("pinned");
+        for n in 0..10 {
+            let id = format!("u{n}");
+            let miss = cache.get(&id).err().unwrap();
+            cache.fill(miss, &user(&id, 1));
+        }
+        cache.end_write("pinned", Outcome::Stored(user("pinned", 2)));
+        assert_eq!(cached_revision(&cache, "pinned"), Some(2));
+    }
+
+    #[test]
+    fn a_zero_capacity_caches_nothing() {
+        let cache = UserCache::new(0);
+        let miss = cache.get("a").err().unwrap();
+        cache.fill(miss, &user("a", 1));
+        cache.begin_write("a");
+        cache.end_write("a", Outcome::Stored(user("a", 2)));
+        assert_eq!(cached_revision(&cache, "a"), None);
+    }
+}
