@@ -34,7 +34,7 @@ pub(super) struct Miss {
 /// What a write of one user ended with.
 pub(super) enum Outcome {
     /// The user as committed.
-    Stored(Versioned),
+    Stored(Arc<Versioned>),
     /// The user is gone, or the write failed; nothing to install.
     Nothing,
 }
@@ -136,7 +136,7 @@ impl UserCache {
         // Overlapping writes may finish in another order than they
         // committed: the database, not the last finisher, knows the latest.
         if let (false, Outcome::Stored(stored), true) = (overlapped, outcome, self.half_capacity > 0) {
-            self.insert_young(&mut state, key, Entry::Cached(Arc::new(stored)));
+            self.insert_young(&mut state, key, Entry::Cached(stored));
         }
     }
 
@@ -186,6 +186,13 @@ mod tests {
         }
     }
 
+    fn stored(id: &str, revision: i64) -> Arc<Versioned> {
+        Arc::new(user(id, revision))
+    }
+
+    /// What happens between a miss and its fill.
+    type Between = fn(&UserCache);
+
     fn cached_revision(cache: &UserCache, id: &str) -> Option<i64> {
         cache.get(id).ok().map(|found| found.revision)
     }
@@ -201,14 +208,14 @@ mod tests {
     #[test]
     fn a_fill_is_refused_when_a_write_began_or_ended_since_the_miss() {
         // (what happens between the miss and the fill, cached afterwards)
-        let cases: [(&str, fn(&UserCache), Option<i64>); 4] = [
+        let cases: [(&str, Between, Option<i64>); 4] = [
             ("nothing", |_| {}, Some(1)),
             ("a write began", |cache| cache.begin_write("a"), None),
             (
                 "a write of another user ran",
                 |cache| {
                     cache.begin_write("b");
-                    cache.end_write("b", Outcome::Stored(user("b", 2)));
+                    cache.end_write("b", Outcome::Stored(stored("b", 2)));
                 },
                 None,
             ),
@@ -216,7 +223,7 @@ mod tests {
                 "a write ran and installed a newer version",
                 |cache| {
                     cache.begin_write("a");
-                    cache.end_write("a", Outcome::Stored(user("a", 2)));
+                    cache.end_write("a", Outcome::Stored(stored("a", 2)));
                 },
                 Some(2),
             ),
@@ -241,7 +248,7 @@ mod tests {
             None,
             "reads go to the database while writing"
         );
-        cache.end_write("a", Outcome::Stored(user("a", 2)));
+        cache.end_write("a", Outcome::Stored(stored("a", 2)));
         assert_eq!(cached_revision(&cache, "a"), Some(2));
         cache.begin_write("a");
         cache.end_write("a", Outcome::Nothing);
@@ -257,9 +264,9 @@ mod tests {
         let cache = UserCache::new(8);
         cache.begin_write("a");
         cache.begin_write("a");
-        cache.end_write("a", Outcome::Stored(user("a", 3)));
+        cache.end_write("a", Outcome::Stored(stored("a", 3)));
         assert_eq!(cached_revision(&cache, "a"), None);
-        cache.end_write("a", Outcome::Stored(user("a", 2)));
+        cache.end_write("a", Outcome::Stored(stored("a", 2)));
         assert_eq!(
             cached_revision(&cache, "a"),
             None,
@@ -295,7 +302,7 @@ mod tests {
             let miss = cache.get(&id).err().unwrap();
             cache.fill(miss, &user(&id, 1));
         }
-        cache.end_write("pinned", Outcome::Stored(user("pinned", 2)));
+        cache.end_write("pinned", Outcome::Stored(stored("pinned", 2)));
         assert_eq!(cached_revision(&cache, "pinned"), Some(2));
     }
 
@@ -305,7 +312,7 @@ mod tests {
         let miss = cache.get("a").err().unwrap();
         cache.fill(miss, &user("a", 1));
         cache.begin_write("a");
-        cache.end_write("a", Outcome::Stored(user("a", 2)));
+        cache.end_write("a", Outcome::Stored(stored("a", 2)));
         assert_eq!(cached_revision(&cache, "a"), None);
     }
 }

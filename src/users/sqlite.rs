@@ -288,7 +288,7 @@ impl Store for SqliteStore {
             Ok(Written::Done(stored))
         };
         let outcome = |answer: &Result<Written<Versioned>, StoreError>| match answer {
-            Ok(Written::Done(stored)) => (Outcome::Stored(stored.clone()), 0),
+            Ok(Written::Done(stored)) => (Outcome::Stored(Arc::new(stored.clone())), 0),
             _ => (Outcome::Nothing, 0),
         };
         let written = self.write_user(&id, work, outcome).await?;
