@@ -2,10 +2,11 @@
 //! point read is a map lookup instead of a SQLite read transaction (two
 //! file locks, two b-tree searches and a row decode).
 //!
-//! Bounded: two generations of at most `capacity / 2` entries each; when
-//! the young one is full it becomes the old one and the old one is dropped,
-//! and a hit in the old generation moves the entry back to the young one
-//! (an approximation of least-recently-used with O(1) work).
+//! Bounded: two generations of at most `generation_size` entries each;
+//! when the young one is full it becomes the old one and the old one is
+//! dropped, and a hit in the old generation moves the entry back to the
+//! young one (an approximation of least-recently-used with O(1) work). A
+//! working set of up to `generation_size` users stays cached entirely.
 //!
 //! Never stale. Every write of an existing user brackets its commit with
 //! [`UserCache::begin_write`] and [`UserCache::end_write`]: while a write
@@ -23,7 +24,7 @@ use super::store::Versioned;
 /// A bounded, write-coherent map from user id to the stored user.
 pub(super) struct UserCache {
     state: Mutex<State>,
-    half_capacity: usize,
+    generation_size: usize,
 }
 
 /// A cache miss, remembering when it happened.
@@ -57,11 +58,11 @@ struct State {
 }
 
 impl UserCache {
-    /// A cache of up to `capacity` users; 0 disables caching.
-    pub(super) fn new(capacity: usize) -> Self {
+    /// A cache of up to twice `generation_size` users; 0 disables caching.
+    pub(super) fn new(generation_size: usize) -> Self {
         UserCache {
             state: Mutex::new(State::default()),
-            half_capacity: capacity / 2,
+            generation_size,
         }
     }
 
@@ -86,7 +87,7 @@ impl UserCache {
     /// Caches what a read found after `miss`, unless a write began or ended
     /// since (the read may then have seen an older version).
     pub(super) fn fill(&self, miss: Miss, found: &Versioned) {
-        if self.half_capacity == 0 {
+        if self.generation_size == 0 {
             return;
         }
         let mut state = self.lock();
@@ -135,13 +136,13 @@ impl UserCache {
         }
         // Overlapping writes may finish in another order than they
         // committed: the database, not the last finisher, knows the latest.
-        if let (false, Outcome::Stored(stored), true) = (overlapped, outcome, self.half_capacity > 0) {
+        if let (false, Outcome::Stored(stored), true) = (overlapped, outcome, self.generation_size > 0) {
             self.insert_young(&mut state, key, Entry::Cached(stored));
         }
     }
 
     fn insert_young(&self, state: &mut State, key: String, entry: Entry) {
-        if state.young.len() >= self.half_capacity {
+        if state.young.len() >= self.generation_size {
             let young = std::mem::take(&mut state.young);
             let mut retired = std::mem::replace(&mut state.old, young);
             // Pins never age out: those of the retired generation and of
@@ -276,7 +277,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_bounded_and_keeps_recently_used_entries() {
-        let cache = UserCache::new(4);
+        let cache = UserCache::new(2);
         for n in 0..100 {
             let id = format!("u{n}");
             let miss = cache.get(&id).err().unwrap();
@@ -295,7 +296,7 @@ mod tests {
 
     #[test]
     fn pins_survive_eviction() {
-        let cache = UserCache::new(2);
+        let cache = UserCache::new(1);
         cache.begin_write("pinned");
         for n in 0..10 {
             let id = format!("u{n}");

@@ -22,8 +22,9 @@ use crate::proto::users::v1::User;
 
 const READERS: usize = 4;
 
-/// How many users the read cache holds (about 1 KiB each).
-const CACHED_USERS: usize = 16_384;
+/// The read cache keeps every user of a working set up to this size, and
+/// never more than twice as many (about 0.6 KiB each).
+const CACHE_GENERATION: usize = 16_384;
 
 /// A user store in one SQLite database file.
 #[derive(Clone)]
@@ -75,7 +76,7 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 page_token_key,
-                cache: UserCache::new(CACHED_USERS),
+                cache: UserCache::new(CACHE_GENERATION),
                 user_count: AtomicI64::new(user_count),
             }),
         })
