@@ -58,7 +58,8 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(&format!(
         "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA foreign_keys = ON;
-         PRAGMA synchronous = NORMAL;"
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;"
     ))
     .map_err(internal)?;
     // Plans do not depend on bound values (this build has STAT4, which

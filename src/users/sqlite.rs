@@ -17,7 +17,7 @@ use super::listing::{Cursor, KeyValue, ListQuery};
 use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, email_key, etag};
 use super::schema::{self, internal};
 use super::store::{ListedPage, Store, StoreError, Versioned, Written};
-use super::writer::Writer;
+use super::writer::{Scope, Writer};
 use crate::proto::users::v1::User;
 
 const READERS: usize = 4;
@@ -106,7 +106,7 @@ impl SqliteStore {
                 inner.cache.end_write(&id, outcome);
             }
         };
-        inner.writer.write_then(work, after).await
+        inner.writer.write_then(Scope::Savepoint, work, after).await
     }
 
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -213,7 +213,10 @@ impl Store for SqliteStore {
                 Err(err) => Err(internal(err)),
             }
         };
-        self.inner.writer.write_then(work, count_after_commit).await
+        self.inner
+            .writer
+            .write_then(Scope::OneStatement, work, count_after_commit)
+            .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError> {

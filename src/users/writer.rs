@@ -4,8 +4,9 @@
 //! queueing on a mutex each with its own commit, and no write hops through
 //! the blocking pool.
 //!
-//! Each job runs inside its own savepoint, so a failing job (a duplicate
-//! email, say) is rolled back alone. Every caller gets its answer only
+//! Each job runs inside its own savepoint, so a failing job is rolled back
+//! alone; a job of one statement needs none (SQLite undoes a failing
+//! statement by itself, a duplicate email say) and skips its cost. Every caller gets its answer only
 //! after the batch's COMMIT: what was acknowledged is in the WAL.
 
 use std::sync::mpsc;
@@ -37,6 +38,7 @@ trait Job: Send {
 
 struct TypedJob<T> {
     work: Option<WorkFn<T>>,
+    scope: Scope,
     after: AfterFn<T>,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
@@ -47,7 +49,10 @@ impl<T: Send> Job for TypedJob<T> {
         let Some(work) = self.work.take() else {
             return;
         };
-        let result = in_savepoint(conn, work);
+        let result = match self.scope {
+            Scope::Savepoint => in_savepoint(conn, work),
+            Scope::OneStatement => work(conn),
+        };
         self.result = Some(result);
     }
 
@@ -61,6 +66,16 @@ impl<T: Send> Job for TypedJob<T> {
         (self.after)(&answer);
         let _ = self.reply.send(answer);
     }
+}
+
+/// What undoes a failed job.
+#[derive(Clone, Copy)]
+pub(super) enum Scope {
+    /// A savepoint around the job: for jobs of several statements.
+    Savepoint,
+    /// Nothing more: the job runs a single write statement, which SQLite
+    /// rolls back by itself when it fails.
+    OneStatement,
 }
 
 /// Runs `work` so that an error undoes exactly what it did.
@@ -110,13 +125,13 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.write_then(work, |_| {}).await
+        self.write_then(Scope::Savepoint, work, |_| {}).await
     }
 
     /// Like [`Writer::write`], and runs `after` with the answer on the
     /// writer thread once the batch is committed (or failed), even if the
     /// caller has stopped waiting: what must follow every commit goes here.
-    pub(super) async fn write_then<T, F, A>(&self, work: F, after: A) -> Result<T, StoreError>
+    pub(super) async fn write_then<T, F, A>(&self, scope: Scope, work: F, after: A) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -125,6 +140,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
             work: Some(Box::new(work) as WorkFn<T>),
+            scope,
             after: Box::new(after) as AfterFn<T>,
             result: None,
             reply,
