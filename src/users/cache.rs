@@ -2,6 +2,9 @@
 //! point read is a map lookup instead of a SQLite read transaction (two
 //! file locks, two b-tree searches and a row decode).
 //!
+//! Users are kept protobuf-encoded (a quarter of the memory of the
+//! decoded struct) and decoded on each hit.
+//!
 //! Bounded: two generations of at most `generation_size` entries each;
 //! when the young one is full it becomes the old one and the old one is
 //! dropped, and a hit in the old generation moves the entry back to the
@@ -17,9 +20,12 @@
 //! the generation it saw).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use prost::Message as _;
 
 use super::store::Versioned;
+use crate::proto::users::v1::User;
 
 /// A bounded, write-coherent map from user id to the stored user.
 pub(super) struct UserCache {
@@ -32,21 +38,36 @@ pub(super) struct Miss {
     generation: u64,
 }
 
-/// What a write of one user ended with.
-pub(super) enum Outcome {
-    /// The user as committed.
-    Stored(Arc<Versioned>),
-    /// The user is gone, or the write failed; nothing to install.
-    Nothing,
-}
-
 enum Entry {
-    Cached(Arc<Versioned>),
+    Cached(Encoded),
     /// `count` writes of this id are in flight; `overlapped` once two were.
     Writing {
         count: u32,
         overlapped: bool,
     },
+}
+
+/// A cached user: its protobuf encoding and revision.
+struct Encoded {
+    user: Box<[u8]>,
+    revision: i64,
+}
+
+impl Encoded {
+    fn new(stored: &Versioned) -> Self {
+        Encoded {
+            user: stored.user.encode_to_vec().into_boxed_slice(),
+            revision: stored.revision,
+        }
+    }
+
+    fn decode(&self) -> Option<Versioned> {
+        let user = User::decode(&*self.user).ok()?;
+        Some(Versioned {
+            user,
+            revision: self.revision,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -67,21 +88,25 @@ impl UserCache {
     }
 
     /// The cached user with this id, or the miss to fill it with.
-    pub(super) fn get(&self, id: &str) -> Result<Arc<Versioned>, Miss> {
+    pub(super) fn get(&self, id: &str) -> Result<Versioned, Miss> {
         let mut state = self.lock();
-        let generation = state.generation;
+        let miss = Miss {
+            generation: state.generation,
+        };
         if let Some(Entry::Cached(found)) = state.young.get(id) {
-            return Ok(found.clone());
+            return found.decode().ok_or(miss);
         }
         if let Some(Entry::Cached(_)) = state.old.get(id)
             && let Some((key, entry)) = state.old.remove_entry(id)
-            && let Entry::Cached(found) = &entry
         {
-            let found = found.clone();
+            let found = match &entry {
+                Entry::Cached(found) => found.decode(),
+                Entry::Writing { .. } => None,
+            };
             self.insert_young(&mut state, key, entry);
-            return Ok(found);
+            return found.ok_or(miss);
         }
-        Err(Miss { generation })
+        Err(miss)
     }
 
     /// Caches what a read found after `miss`, unless a write began or ended
@@ -95,7 +120,7 @@ impl UserCache {
             return;
         }
         state.old.remove(&found.user.id);
-        let entry = Entry::Cached(Arc::new(found.clone()));
+        let entry = Entry::Cached(Encoded::new(found));
         self.insert_young(&mut state, found.user.id.clone(), entry);
     }
 
@@ -119,8 +144,10 @@ impl UserCache {
         state.young.insert(id.to_owned(), entry);
     }
 
-    /// Ends a write begun with [`UserCache::begin_write`], after its commit.
-    pub(super) fn end_write(&self, id: &str, outcome: Outcome) {
+    /// Ends a write begun with [`UserCache::begin_write`], after its commit:
+    /// `committed` is the user as stored, or `None` when it is gone or the
+    /// write failed.
+    pub(super) fn end_write(&self, id: &str, committed: Option<&Versioned>) {
         let mut state = self.lock();
         state.generation += 1;
         let Some((key, Entry::Writing { count, overlapped })) = state.young.remove_entry(id) else {
@@ -136,8 +163,8 @@ impl UserCache {
         }
         // Overlapping writes may finish in another order than they
         // committed: the database, not the last finisher, knows the latest.
-        if let (false, Outcome::Stored(stored), true) = (overlapped, outcome, self.generation_size > 0) {
-            self.insert_young(&mut state, key, Entry::Cached(stored));
+        if let (false, Some(stored), true) = (overlapped, committed, self.generation_size > 0) {
+            self.insert_young(&mut state, key, Entry::Cached(Encoded::new(stored)));
         }
     }
 
@@ -174,7 +201,6 @@ impl UserCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::users::v1::User;
 
     fn user(id: &str, revision: i64) -> Versioned {
         Versioned {
@@ -185,10 +211,6 @@ mod tests {
             },
             revision,
         }
-    }
-
-    fn stored(id: &str, revision: i64) -> Arc<Versioned> {
-        Arc::new(user(id, revision))
     }
 
     /// What happens between a miss and its fill.
@@ -216,7 +238,7 @@ mod tests {
                 "a write of another user ran",
                 |cache| {
                     cache.begin_write("b");
-                    cache.end_write("b", Outcome::Stored(stored("b", 2)));
+                    cache.end_write("b", Some(&user("b", 2)));
                 },
                 None,
             ),
@@ -224,7 +246,7 @@ mod tests {
                 "a write ran and installed a newer version",
                 |cache| {
                     cache.begin_write("a");
-                    cache.end_write("a", Outcome::Stored(stored("a", 2)));
+                    cache.end_write("a", Some(&user("a", 2)));
                 },
                 Some(2),
             ),
@@ -249,10 +271,10 @@ mod tests {
             None,
             "reads go to the database while writing"
         );
-        cache.end_write("a", Outcome::Stored(stored("a", 2)));
+        cache.end_write("a", Some(&user("a", 2)));
         assert_eq!(cached_revision(&cache, "a"), Some(2));
         cache.begin_write("a");
-        cache.end_write("a", Outcome::Nothing);
+        cache.end_write("a", None);
         assert_eq!(
             cached_revision(&cache, "a"),
             None,
@@ -265,9 +287,9 @@ mod tests {
         let cache = UserCache::new(8);
         cache.begin_write("a");
         cache.begin_write("a");
-        cache.end_write("a", Outcome::Stored(stored("a", 3)));
+        cache.end_write("a", Some(&user("a", 3)));
         assert_eq!(cached_revision(&cache, "a"), None);
-        cache.end_write("a", Outcome::Stored(stored("a", 2)));
+        cache.end_write("a", Some(&user("a", 2)));
         assert_eq!(
             cached_revision(&cache, "a"),
             None,
@@ -303,7 +325,7 @@ mod tests {
             let miss = cache.get(&id).err().unwrap();
             cache.fill(miss, &user(&id, 1));
         }
-        cache.end_write("pinned", Outcome::Stored(stored("pinned", 2)));
+        cache.end_write("pinned", Some(&user("pinned", 2)));
         assert_eq!(cached_revision(&cache, "pinned"), Some(2));
     }
 
@@ -313,7 +335,7 @@ mod tests {
         let miss = cache.get("a").err().unwrap();
         cache.fill(miss, &user("a", 1));
         cache.begin_write("a");
-        cache.end_write("a", Outcome::Stored(stored("a", 2)));
+        cache.end_write("a", Some(&user("a", 2)));
         assert_eq!(cached_revision(&cache, "a"), None);
     }
 }

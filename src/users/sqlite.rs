@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
+use tokio::sync::Semaphore;
 
-use super::cache::{Outcome, UserCache};
+use super::cache::UserCache;
 use super::filter_sql::{Sql, after_sql, filter_sql, order_sql, sort_columns_sql};
 use super::listing::{Cursor, KeyValue, ListQuery};
 use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, email_key, etag};
@@ -20,10 +21,13 @@ use super::store::{ListedPage, Store, StoreError, Versioned, Written};
 use super::writer::{Scope, Writer};
 use crate::proto::users::v1::User;
 
-const READERS: usize = 4;
+/// Reader connections: one per core the process may run on, within
+/// these bounds (each costs a page cache and, while busy, a thread).
+const MIN_READERS: usize = 2;
+const MAX_READERS: usize = 8;
 
 /// The read cache keeps every user of a working set up to this size, and
-/// never more than twice as many (about 0.6 KiB each).
+/// never more than twice as many (about 0.4 KiB each).
 const CACHE_GENERATION: usize = 16_384;
 
 /// A user store in one SQLite database file.
@@ -35,6 +39,9 @@ pub(crate) struct SqliteStore {
 struct Inner {
     writer: Writer,
     readers: Vec<Mutex<Connection>>,
+    /// A permit per reader: reads wait for one here, asynchronously,
+    /// rather than on a blocking thread each.
+    free_readers: Arc<Semaphore>,
     next_reader: AtomicUsize,
     page_token_key: [u8; 32],
     cache: UserCache,
@@ -63,7 +70,10 @@ impl SqliteStore {
         let user_count: i64 = writer
             .query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))
             .map_err(internal)?;
-        let readers = (0..READERS)
+        let reader_count = std::thread::available_parallelism()
+            .map_or(MIN_READERS, std::num::NonZero::get)
+            .clamp(MIN_READERS, MAX_READERS);
+        let readers = (0..reader_count)
             .map(|_| {
                 let conn = open()?;
                 schema::configure_reader(&conn)?;
@@ -74,6 +84,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 writer: Writer::spawn(writer)?,
                 readers,
+                free_readers: Arc::new(Semaphore::new(reader_count)),
                 next_reader: AtomicUsize::new(0),
                 page_token_key,
                 cache: UserCache::new(CACHE_GENERATION),
@@ -85,12 +96,7 @@ impl SqliteStore {
     /// Runs a write of the existing user `id` in the next group commit,
     /// keeping the read cache coherent: the id is pinned before the job is
     /// queued and released on the writer thread right after the commit.
-    async fn write_user<T, F>(
-        &self,
-        id: &str,
-        work: F,
-        outcome: fn(&Result<T, StoreError>) -> (Outcome, i64),
-    ) -> Result<T, StoreError>
+    async fn write_user<T, F>(&self, id: &str, work: F, outcome: AfterWrite<T>) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -101,9 +107,9 @@ impl SqliteStore {
         let after = {
             let inner = Arc::clone(&inner);
             move |answer: &Result<T, StoreError>| {
-                let (outcome, count_change) = outcome(answer);
+                let (committed, count_change) = outcome(answer);
                 inner.user_count.fetch_add(count_change, Ordering::Relaxed);
-                inner.cache.end_write(&id, outcome);
+                inner.cache.end_write(&id, committed);
             }
         };
         inner.writer.write_then(Scope::Savepoint, work, after).await
@@ -114,8 +120,15 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        // Held by the blocking task, so a caller that stops waiting does
+        // not free the permit before the reader is free.
+        let permit = Arc::clone(&self.inner.free_readers)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Internal("the store is closed".to_owned()))?;
         let inner = Arc::clone(&self.inner);
         blocking(move || {
+            let _permit = permit;
             let index = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
             work(&lock(&inner.readers[index]))
         })
@@ -221,7 +234,7 @@ impl Store for SqliteStore {
 
     async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError> {
         let miss = match self.inner.cache.get(id) {
-            Ok(cached) => return Ok(Some(Versioned::clone(&cached))),
+            Ok(cached) => return Ok(Some(cached)),
             Err(miss) => miss,
         };
         let id = id.to_owned();
@@ -291,11 +304,7 @@ impl Store for SqliteStore {
             tx.commit().map_err(internal)?;
             Ok(Written::Done(stored))
         };
-        let outcome = |answer: &Result<Written<Versioned>, StoreError>| match answer {
-            Ok(Written::Done(stored)) => (Outcome::Stored(Arc::new(stored.clone())), 0),
-            _ => (Outcome::Nothing, 0),
-        };
-        let written = self.write_user(&id, work, outcome).await?;
+        let written = self.write_user(&id, work, after_update).await?;
         Ok(match written {
             Written::Done(stored) => Written::Done(stored.user),
             Written::NotFound => Written::NotFound,
@@ -323,11 +332,7 @@ impl Store for SqliteStore {
             tx.commit().map_err(internal)?;
             Ok(Written::Done(()))
         };
-        let outcome = |answer: &Result<Written<()>, StoreError>| match answer {
-            Ok(Written::Done(())) => (Outcome::Nothing, -1),
-            _ => (Outcome::Nothing, 0),
-        };
-        self.write_user(target, work, outcome).await
+        self.write_user(target, work, after_delete).await
     }
 
     async fn list(&self, query: ListQuery) -> Result<ListedPage, StoreError> {
@@ -415,6 +420,26 @@ impl Store for SqliteStore {
 
     async fn close(&self) -> Result<(), StoreError> {
         self.inner.writer.checkpoint().await
+    }
+}
+
+/// What a write of one user leaves, read from its answer: the user as
+/// committed (for the read cache), and the change in the user count.
+type AfterWrite<T> = fn(&Result<T, StoreError>) -> (Option<&Versioned>, i64);
+
+/// What an update leaves: the user as committed, and no change in count.
+fn after_update(answer: &Result<Written<Versioned>, StoreError>) -> (Option<&Versioned>, i64) {
+    match answer {
+        Ok(Written::Done(stored)) => (Some(stored), 0),
+        _ => (None, 0),
+    }
+}
+
+/// What a delete leaves: no user, and one fewer if it happened.
+fn after_delete(answer: &Result<Written<()>, StoreError>) -> (Option<&Versioned>, i64) {
+    match answer {
+        Ok(Written::Done(())) => (None, -1),
+        _ => (None, 0),
     }
 }
 
