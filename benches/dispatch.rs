@@ -1,13 +1,17 @@
 //! How a REST call reaches the service in process: through tonic's tower
-//! service (what the gateway does: gRPC framing, tonic's router and codec)
-//! or by calling the service trait directly (what per-method glue would do).
-//! Both run the same trivial service, so the difference is the dispatch cost.
+//! service (gRPC framing, tonic's router and codec: what the gateway does
+//! for streaming methods), through the generated direct wrapper (what it
+//! does for unary ones), or by calling the service trait directly (what
+//! hand-written per-method glue would do).
+//! All run the same trivial service, so the difference is the dispatch cost.
 //!
 //! `cargo bench --bench dispatch`
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use gateway::proto::users::v1::user_service_direct::UserServiceDirect;
 use gateway::proto::users::v1::user_service_server::{UserService, UserServiceServer};
 use gateway::proto::users::v1::{
     BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse,
@@ -108,11 +112,24 @@ fn dispatch(c: &mut Criterion) {
         })
     });
 
+    let request = bytes::Bytes::from(request);
     let backend = Backend::new(Routes::new(UserServiceServer::new(service())));
     c.bench_function("dispatch/tonic_tower_service", |b| {
         b.to_async(&runtime).iter(|| async {
             backend
-                .unary("/users.v1.UserService/GetUser", &headers, &request)
+                .unary("/users.v1.UserService/GetUser", &headers, request.clone())
+                .await
+                .unwrap()
+        })
+    });
+
+    let shared = Arc::new(service());
+    let backend = Backend::new(Routes::new(UserServiceServer::from_arc(shared.clone())))
+        .with_direct(UserServiceDirect(shared));
+    c.bench_function("dispatch/generated_direct", |b| {
+        b.to_async(&runtime).iter(|| async {
+            backend
+                .unary("/users.v1.UserService/GetUser", &headers, request.clone())
                 .await
                 .unwrap()
         })

@@ -21,8 +21,9 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
-use crate::transcode::{Gateway, SetupError, openapi};
+use crate::transcode::{Backend, Gateway, SetupError, openapi};
 use crate::users::{SqliteStore, Store, UserDirectory};
 
 /// Why the server could not start or stopped with an error.
@@ -48,10 +49,14 @@ pub async fn run(
     let store = Arc::new(
         SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
     );
-    let services = grpc_services(store.clone(), &config).await?;
+    let directory = Arc::new(UserDirectory::new(store.clone()));
+    let services = grpc_services(directory.clone(), &config).await?;
     let pool = descriptor_pool()?;
     let document = openapi::document(&pool)?;
-    let gateway = Gateway::new(pool, services.clone(), config.max_body_bytes)?;
+    // REST reaches the same service instance: unary methods directly, the
+    // streaming ones through tonic.
+    let backend = Backend::new(services.clone()).with_direct(UserServiceDirect(directory));
+    let gateway = Gateway::new(pool, backend, config.max_body_bytes)?;
     let grpc = services.into_axum_router();
 
     let app = docs_routes(&document)
@@ -118,8 +123,8 @@ fn docs_routes(document: &utoipa::openapi::OpenApi) -> axum::Router {
         .merge(swagger)
 }
 
-async fn grpc_services(store: Arc<SqliteStore>, config: &Config) -> Result<Routes, ServerError> {
-    let users = UserServiceServer::new(UserDirectory::new(store))
+async fn grpc_services(directory: Arc<UserDirectory>, config: &Config) -> Result<Routes, ServerError> {
+    let users = UserServiceServer::from_arc(directory)
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let (health_reporter, health) = tonic_health::server::health_reporter();

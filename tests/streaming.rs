@@ -19,7 +19,7 @@ use gateway::proto::users::v1::{
     ListUsersRequest, ListUsersResponse, StreamUsersRequest, SyncRequest, SyncResponse, UpdateUserRequest,
     User,
 };
-use gateway::transcode::Gateway;
+use gateway::transcode::{Backend, Gateway};
 use http::Request;
 use prost_reflect::DescriptorPool;
 use serde_json::{Value, json};
@@ -324,7 +324,7 @@ async fn serve_stub(mode: StubMode) -> (SocketAddr, Arc<Notify>) {
     };
     let routes = tonic::service::Routes::new(UserServiceServer::new(stub));
     let pool = DescriptorPool::decode(gateway::proto::FILE_DESCRIPTOR_SET).expect("the descriptors decode");
-    let gateway = Gateway::new(pool, routes, 1 << 20).expect("the engine builds");
+    let gateway = Gateway::new(pool, Backend::new(routes), 1 << 20).expect("the engine builds");
     let app = axum::Router::new().fallback(move |request: Request<Body>| {
         let gateway = gateway.clone();
         async move { gateway.handle(request).await }

@@ -1,15 +1,25 @@
 //! How a binding reaches the service: in process, through tonic's own tower
 //! service (`tonic::service::Routes`), with request messages as gRPC frames
-//! and response messages read frame by frame as the service sends them. No network hop and no per-method glue: every registered service,
-//! with every interceptor and layer it has, sees a REST call exactly as it
+//! and response messages read frame by frame as the service sends them. No
+//! network hop and no hand-written per-method glue: every registered
+//! service, with every interceptor and layer it has, sees a REST call as it
 //! sees a gRPC call, and the engine needs only the method's gRPC path.
+//!
+//! Unary methods of services also registered with
+//! [`Backend::with_direct`] skip the framing and tonic's router and codec:
+//! generated code calls the service trait with the decoded message (see
+//! `direct.rs`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, header};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request, header};
 use http_body_util::{BodyExt as _, Full};
 use tonic::service::Routes;
 use tower::ServiceExt as _;
 
+use super::direct::DirectService;
 use super::frames::{FrameDecoder, encode_frame};
 
 /// HTTP request headers passed on to the service as gRPC metadata as they are;
@@ -21,12 +31,27 @@ const METADATA_PREFIX: &str = "grpc-metadata-";
 #[derive(Clone)]
 pub struct Backend {
     routes: Routes,
+    /// The directly callable unary methods, by gRPC path.
+    direct: HashMap<&'static str, Arc<dyn DirectService>>,
 }
 
 impl Backend {
     /// Calls go to `routes`, the same services the gRPC port serves.
     pub fn new(routes: Routes) -> Self {
-        Backend { routes }
+        Backend {
+            routes,
+            direct: HashMap::new(),
+        }
+    }
+
+    /// Calls the unary methods of `service` directly instead of through
+    /// `routes`; it must be the same service that `routes` holds.
+    pub fn with_direct(mut self, service: impl DirectService) -> Self {
+        let service: Arc<dyn DirectService> = Arc::new(service);
+        for path in service.unary_paths() {
+            self.direct.insert(path, service.clone());
+        }
+        self
     }
 
     /// Calls the unary method at `grpc_path` with an encoded request message;
@@ -35,9 +60,16 @@ impl Backend {
         &self,
         grpc_path: &str,
         http_headers: &HeaderMap,
-        message: &[u8],
+        message: Bytes,
     ) -> Result<Bytes, tonic::Status> {
-        let body = Full::new(encode_frame(message)?);
+        if let Some(service) = self.direct.get(grpc_path) {
+            let mut metadata = HeaderMap::new();
+            forward_metadata(http_headers, &mut metadata);
+            let metadata = tonic::metadata::MetadataMap::from_headers(metadata);
+            let request = tonic::Request::from_parts(metadata, Extensions::default(), message);
+            return service.call(grpc_path, request).await;
+        }
+        let body = Full::new(encode_frame(&message)?);
         let mut messages = self.call(grpc_path, http_headers, body).await?;
         let response = messages
             .next()

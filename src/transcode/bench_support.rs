@@ -28,7 +28,7 @@ pub enum RouteOutcome {
 impl EngineSteps {
     pub fn new(pool: DescriptorPool) -> Result<Self, SetupError> {
         Ok(EngineSteps {
-            gateway: Gateway::new(pool, Routes::default(), 1 << 20)?,
+            gateway: Gateway::new(pool, super::Backend::new(Routes::default()), 1 << 20)?,
         })
     }
 

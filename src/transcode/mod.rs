@@ -14,6 +14,7 @@ mod backend;
 pub mod bench_support;
 mod conventions;
 mod descriptor;
+pub mod direct;
 mod field_value;
 mod frames;
 pub mod openapi;
@@ -34,7 +35,6 @@ use http::{HeaderMap, Request, Response, header};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use prost::Message as _;
 use prost_reflect::DescriptorPool;
-use tonic::service::Routes;
 
 pub use backend::Backend;
 use descriptor::{Binding, BodySelector};
@@ -73,8 +73,8 @@ struct Inner {
 
 impl Gateway {
     /// Builds the route table from every binding in `pool`; REST calls reach
-    /// `services`. Bad templates and duplicate routes fail here, at start.
-    pub fn new(pool: DescriptorPool, services: Routes, max_body_bytes: usize) -> Result<Self, SetupError> {
+    /// `backend`. Bad templates and duplicate routes fail here, at start.
+    pub fn new(pool: DescriptorPool, backend: Backend, max_body_bytes: usize) -> Result<Self, SetupError> {
         let mut builder = RouterBuilder::new();
         for binding in descriptor::read_bindings(&pool)? {
             let (segments, _) = binding.template.flatten();
@@ -88,7 +88,7 @@ impl Gateway {
         Ok(Gateway {
             inner: Arc::new(Inner {
                 router: builder.build(),
-                backend: Backend::new(services),
+                backend,
                 renderer: Renderer::new(pool),
                 max_body_bytes,
             }),
@@ -128,7 +128,7 @@ impl Gateway {
             let message = weave(binding, &segments, &parts, &body)?;
             let output = inner
                 .backend
-                .unary(&binding.grpc_path, &parts.headers, &message.encode_to_vec())
+                .unary(&binding.grpc_path, &parts.headers, message.encode_to_vec().into())
                 .await?;
             return inner.renderer.success(binding, &output);
         }
