@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::routing::get;
-use http::{HeaderValue, Request, header};
+use http::{HeaderValue, Request, Response, header};
 use prost_reflect::DescriptorPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -57,27 +57,51 @@ pub async fn run(
     // streaming ones through tonic.
     let backend = Backend::new(services.clone()).with_direct(UserServiceDirect(directory));
     let gateway = Gateway::new(pool, backend, config.max_body_bytes)?;
-    let grpc = services.into_axum_router();
+    let front = Arc::new(Front {
+        grpc: services.into_axum_router().layer(TraceLayer::new_for_grpc()),
+        docs: docs_routes(&document).layer(TraceLayer::new_for_http()),
+        gateway,
+    });
+    let app = tower::service_fn(move |request: Request<Body>| {
+        let front = front.clone();
+        async move { Ok::<_, Infallible>(front.serve(request).await) }
+    });
 
-    let app = docs_routes(&document)
-        .fallback_service(tower::service_fn(move |request: Request<Body>| {
-            let grpc = grpc.clone();
-            let gateway = gateway.clone();
-            async move {
-                if is_grpc(&request) {
-                    Ok::<_, Infallible>(grpc.oneshot(request).await.unwrap_or_else(|never| match never {}))
-                } else {
-                    Ok(gateway.handle(request).await)
-                }
-            }
-        }))
-        .layer(TraceLayer::new_for_http());
-
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, tower::make::Shared::new(app))
+        .with_graceful_shutdown(shutdown)
+        .await;
     if let Err(error) = store.close().await {
         tracing::error!(%error, "closing the database failed");
     }
     served.map_err(ServerError::Io)
+}
+
+/// Where a request goes: gRPC to tonic, the documentation paths to their
+/// routes (both traced by tower-http), everything else to the gateway
+/// (checked in that order, with no router in between: this is every REST
+/// request's path; the gateway logs the failures that are the server's).
+struct Front {
+    grpc: axum::Router,
+    docs: axum::Router,
+    gateway: Gateway,
+}
+
+impl Front {
+    async fn serve(&self, request: Request<Body>) -> Response<Body> {
+        let routed = if is_grpc(&request) {
+            self.grpc.clone().oneshot(request).await
+        } else if is_docs_path(request.uri().path()) {
+            self.docs.clone().oneshot(request).await
+        } else {
+            return self.gateway.handle(request).await;
+        };
+        routed.unwrap_or_else(|never| match never {})
+    }
+}
+
+/// The paths [`docs_routes`] serves.
+fn is_docs_path(path: &str) -> bool {
+    matches!(path, "/openapi.json" | "/openapi.yaml" | "/docs") || path.starts_with("/docs/")
 }
 
 /// The OpenAPI document of the embedded services, as served at `/openapi.json`.
