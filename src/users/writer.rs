@@ -168,6 +168,9 @@ impl Writer {
 fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(message) = receiver.recv() {
+        // Let the writers that are about to send join this batch: on a
+        // busy core the request threads run before the commit does.
+        thread::yield_now();
         let mut next = Some(message);
         while let Some(message) = next.take() {
             match message {
