@@ -24,7 +24,7 @@ use super::wire::{Raw, WireError, last_of, read_fields, read_varint, take, zigza
 use plan::{FieldPlan, MessagePlan, Shape, ValueKind};
 use scalars::{
     separate, write_duration, write_field_mask, write_float, write_json_string, write_number, write_quoted,
-    write_timestamp, write_with_reflection,
+    write_timestamp, write_utf8_string, write_with_reflection,
 };
 
 /// Render plans for every message of a descriptor pool.
@@ -109,11 +109,7 @@ impl JsonPlans {
     fn write_value(&self, kind: &ValueKind, raw: Raw<'_>, out: &mut Vec<u8>) -> Result<(), WireError> {
         match (kind, raw) {
             (ValueKind::Message(index), Raw::Bytes(bytes)) => return self.write_message(*index, bytes, out),
-            (ValueKind::String, Raw::Bytes(bytes)) => {
-                let text =
-                    std::str::from_utf8(bytes).map_err(|_| WireError("a string is not valid UTF-8"))?;
-                write_json_string(text, out);
-            }
+            (ValueKind::String, Raw::Bytes(bytes)) => write_utf8_string(bytes, out)?,
             (ValueKind::Bytes, Raw::Bytes(bytes)) => {
                 write_json_string(&base64::engine::general_purpose::STANDARD.encode(bytes), out);
             }

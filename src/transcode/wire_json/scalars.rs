@@ -40,6 +40,24 @@ pub(super) fn write_json_string(text: &str, out: &mut Vec<u8>) {
     serde_json::to_writer(out, text).expect("a string always serializes");
 }
 
+/// A protobuf `string` (UTF-8 bytes) as a JSON string. Printable ASCII
+/// without quotes or backslashes, the usual case, is copied as it is.
+pub(super) fn write_utf8_string(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), WireError> {
+    let plain = bytes
+        .iter()
+        .all(|&byte| (0x20..0x80).contains(&byte) && byte != b'"' && byte != b'\\');
+    if plain {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return Ok(());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| WireError("a string is not valid UTF-8"))?;
+    write_json_string(text, out);
+    Ok(())
+}
+
 pub(super) fn separate(first: &mut bool, out: &mut Vec<u8>) {
     if !*first {
         out.push(b',');
@@ -86,9 +104,10 @@ fn write_rfc3339(seconds: i64, nanos: i32, out: &mut Vec<u8>) -> bool {
 
     let mut text = [0u8; 32];
     let mut length = 0;
-    let mut push_digits = |value: i64, width: usize| {
+    let mut push_digits = |mut value: i64, width: usize| {
         for position in (0..width).rev() {
-            text[length + position] = b'0' + (value / 10_i64.pow((width - 1 - position) as u32) % 10) as u8;
+            text[length + position] = b'0' + (value % 10) as u8;
+            value /= 10;
         }
         length += width;
     };
@@ -227,6 +246,33 @@ mod tests {
             assert!(
                 !write_rfc3339(seconds, nanos, &mut Vec::new()),
                 "{seconds} {nanos}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_render_as_serde_json_does() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"plain ascii 123",
+            b"a \"quoted\" word",
+            b"back\\slash",
+            b"tab\tnew\nline",
+            b"\x7f delete",
+            "caf\u{e9} \u{1f600}".as_bytes(),
+            b"\x00 nul",
+            b"</script>",
+        ];
+        for bytes in cases {
+            let mut out = Vec::new();
+            write_utf8_string(bytes, &mut out).unwrap();
+            let expected = serde_json::to_vec(std::str::from_utf8(bytes).unwrap()).unwrap();
+            assert_eq!(out, expected, "{bytes:?}");
+        }
+        for invalid in [&b"\xff"[..], b"ok \xc3"] {
+            assert!(
+                write_utf8_string(invalid, &mut Vec::new()).is_err(),
+                "{invalid:?}"
             );
         }
     }
