@@ -62,6 +62,22 @@ pub(super) fn sort_column(field: SortField) -> &'static str {
     }
 }
 
+/// Whether an index orders the rows by this field, then id (the schema's
+/// `users_by_*` indexes and the unique email index), so a page in this
+/// order is read without sorting.
+pub(super) fn is_indexed(field: SortField) -> bool {
+    match field {
+        SortField::Name
+        | SortField::Email
+        | SortField::Role
+        | SortField::CreatedAt
+        | SortField::UpdatedAt
+        | SortField::City
+        | SortField::Country => true,
+        SortField::Street | SortField::State | SortField::PostalCode => false,
+    }
+}
+
 /// Emails are stored and compared lower-cased.
 fn normalize(field: TextField, value: &str) -> String {
     match field {

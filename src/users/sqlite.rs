@@ -13,7 +13,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_ite
 use tokio::sync::Semaphore;
 
 use super::cache::UserCache;
-use super::filter_sql::{Sql, after_sql, filter_sql, order_sql, sort_columns_sql};
+use super::filter_sql::{Sql, after_sql, filter_sql, is_indexed, order_sql, sort_columns_sql};
 use super::listing::{Cursor, KeyValue, ListQuery};
 use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, email_key, etag};
 use super::schema::{self, internal};
@@ -25,6 +25,10 @@ use crate::proto::users::v1::User;
 /// these bounds (each costs a page cache and, while busy, a thread).
 const MIN_READERS: usize = 2;
 const MAX_READERS: usize = 8;
+
+/// The largest page a bounded listing (see [`is_bounded`]) reads on the
+/// calling thread.
+const INLINE_PAGE_ROWS: usize = 128;
 
 /// The read cache keeps every user of a working set up to this size, and
 /// never more than twice as many (about 0.4 KiB each).
@@ -137,9 +141,9 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// A point read (one row by key, a few microseconds) on the calling
-    /// thread when a reader connection is free: cheaper than the hop to the
-    /// blocking pool and back. Falls back to `read` when all are busy.
+    /// A short read (one row by key, or a bounded page: microseconds) on the
+    /// calling thread when a reader connection is free: cheaper than the hop
+    /// to the blocking pool and back. Falls back to `read` when all are busy.
     async fn read_point<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -367,7 +371,8 @@ impl Store for SqliteStore {
             (None, true) => self.inner.user_count.load(Ordering::Relaxed),
             _ => 0,
         };
-        self.read(move |conn| {
+        let bounded = is_bounded(&query);
+        let read_page = move |conn: &Connection| {
             // One read transaction when counting too: the page and the
             // count see one snapshot.
             let snapshot = match &count_sql {
@@ -414,8 +419,12 @@ impl Store for SqliteStore {
                 snapshot.commit().map_err(internal)?;
             }
             Ok(ListedPage { rows, total_size })
-        })
-        .await
+        };
+        if bounded {
+            self.read_point(read_page).await
+        } else {
+            self.read(read_page).await
+        }
     }
 
     async fn close(&self) -> Result<(), StoreError> {
@@ -441,6 +450,19 @@ fn after_delete(answer: &Result<Written<()>, StoreError>) -> (Option<&Versioned>
         Ok(Written::Done(())) => (None, -1),
         _ => (None, 0),
     }
+}
+
+/// Whether a listing is a short read in index order: no filter, at most
+/// one sort key and an index for it, at most [`INLINE_PAGE_ROWS`] rows.
+/// Its cost is bounded like a point read's, so it runs on the calling
+/// thread too (sorting or filtering a whole table goes to the blocking pool).
+fn is_bounded(query: &ListQuery) -> bool {
+    let in_index_order = match query.order_by.keys.as_slice() {
+        [] => true,
+        [key] => is_indexed(key.field),
+        _ => false,
+    };
+    query.filter.is_none() && in_index_order && query.limit <= INLINE_PAGE_ROWS
 }
 
 /// The revision a new row starts at.
@@ -485,4 +507,39 @@ fn is_duplicate_email(err: &rusqlite::Error) -> bool {
             if failure.code == ErrorCode::ConstraintViolation
                 && message.contains("users.email_key")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::filter;
+    use crate::users::listing::OrderBy;
+
+    #[test]
+    fn only_unfiltered_pages_in_index_order_are_bounded() {
+        let cases = [
+            ("", "", 51, true),
+            ("", "created_at desc", 51, true),
+            ("", "name", 101, true),
+            ("", "address.city", 51, true),
+            ("", "address.street", 51, false),
+            ("", "name, role", 51, false),
+            ("", "", 1001, false),
+            ("name = \"Ada\"", "", 51, false),
+        ];
+        for (filter_text, order_by, limit, bounded) in cases {
+            let query = ListQuery {
+                filter: filter::parse(filter_text).unwrap(),
+                order_by: OrderBy::parse(order_by).unwrap(),
+                after: None,
+                limit,
+                count_total: true,
+            };
+            assert_eq!(
+                is_bounded(&query),
+                bounded,
+                "{filter_text:?} {order_by:?} {limit}"
+            );
+        }
+    }
 }
