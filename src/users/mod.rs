@@ -11,10 +11,12 @@
 //! - [`page_token`] — encrypted, opaque `ListUsers` page tokens.
 //! - [`store`] — the storage trait ([`Store`], [`StoreError`]).
 //! - [`sqlite`] — the SQLite implementation ([`SqliteStore`]), with its
-//!   schema in [`schema`], row mapping in [`rows`], its read cache in
-//!   [`cache`] and tests in `sqlite_tests`.
+//!   schema in [`schema`], row mapping in [`rows`], its writer thread in
+//!   [`writer`], its background checkpoints in [`checkpointer`], its read
+//!   cache in [`cache`] and tests in `sqlite_tests`.
 
 mod cache;
+mod checkpointer;
 mod errors;
 mod filter;
 mod filter_lexer;

@@ -1,8 +1,9 @@
 //! [`SqliteStore`]: the SQLite implementation of [`Store`]. One writer
 //! thread with group commit (`writer.rs`), a small pool of reader
 //! connections, WAL journal. Point reads are answered from a write-coherent
-//! read cache (`cache.rs`) or run on the calling thread; listings run on the
-//! blocking pool. The unfiltered user count is kept in memory.
+//! read cache (`cache.rs`) or run on the calling thread, as do short pages
+//! in index order; other listings run on the blocking pool. The unfiltered
+//! user count is kept in memory.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -13,6 +14,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_ite
 use tokio::sync::Semaphore;
 
 use super::cache::UserCache;
+use super::checkpointer::Checkpointer;
 use super::filter_sql::{Sql, after_sql, filter_sql, is_indexed, order_sql, sort_columns_sql};
 use super::listing::{Cursor, KeyValue, ListQuery};
 use super::rows::{COLUMN_COUNT, COLUMNS, NewRow, UserRow, email_key, etag};
@@ -74,6 +76,7 @@ impl SqliteStore {
         let user_count: i64 = writer
             .query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))
             .map_err(internal)?;
+        let mut checkpointer = Checkpointer::spawn(open()?)?;
         let reader_count = std::thread::available_parallelism()
             .map_or(MIN_READERS, std::num::NonZero::get)
             .clamp(MIN_READERS, MAX_READERS);
@@ -86,7 +89,7 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                writer: Writer::spawn(writer)?,
+                writer: Writer::spawn(writer, move || checkpointer.committed())?,
                 readers,
                 free_readers: Arc::new(Semaphore::new(reader_count)),
                 next_reader: AtomicUsize::new(0),

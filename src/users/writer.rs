@@ -109,11 +109,16 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(conn: Connection) -> Result<Writer, StoreError> {
+    /// Starts the writer thread on `conn`; `after_commit` runs on it after
+    /// every commit.
+    pub(super) fn spawn(
+        conn: Connection,
+        after_commit: impl FnMut() + Send + 'static,
+    ) -> Result<Writer, StoreError> {
         let (sender, receiver) = mpsc::channel();
         thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || run(conn, &receiver))
+            .spawn(move || run(conn, &receiver, after_commit))
             .map_err(|error| StoreError::Internal(format!("starting the writer thread: {error}")))?;
         Ok(Writer { sender })
     }
@@ -165,7 +170,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>) {
+fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>, mut after_commit: impl FnMut()) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(message) = receiver.recv() {
         // Let the writers that are about to send join this batch: on a
@@ -187,13 +192,17 @@ fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>) {
                 next = receiver.try_recv().ok();
             }
         }
-        commit_batch(&mut conn, &mut batch);
+        if commit_batch(&mut conn, &mut batch) {
+            after_commit();
+        }
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) {
+/// Commits the batch's jobs in one transaction and answers them; whether
+/// anything was committed.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) -> bool {
     if batch.is_empty() {
-        return;
+        return false;
     }
     let committed = run_cached(conn, "BEGIN IMMEDIATE")
         .map_err(|error| error.to_string())
@@ -209,9 +218,11 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) {
     if let Err(error) = &committed {
         tracing::error!(%error, "a write batch failed to commit");
     }
+    let succeeded = committed.is_ok();
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }
+    succeeded
 }
 
 #[cfg(test)]
@@ -222,7 +233,7 @@ mod tests {
     async fn a_failing_job_is_rolled_back_alone() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
-        let writer = std::sync::Arc::new(Writer::spawn(conn).unwrap());
+        let writer = std::sync::Arc::new(Writer::spawn(conn, || {}).unwrap());
         // 200 concurrent inserts of 100 distinct keys: each key once wins, once fails.
         let tasks: Vec<_> = (0..200)
             .map(|n| {
@@ -256,7 +267,7 @@ mod tests {
     async fn a_job_with_several_statements_is_all_or_nothing() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
-        let writer = Writer::spawn(conn).unwrap();
+        let writer = Writer::spawn(conn, || {}).unwrap();
         let failed = writer
             .write(|conn| {
                 conn.execute("INSERT INTO t (k) VALUES ('a')", [])
