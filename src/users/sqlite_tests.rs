@@ -262,3 +262,33 @@ async fn reads_never_go_back_in_time_under_concurrent_writes() {
         "a deleted user is not served from the cache"
     );
 }
+
+/// Commits reach the database file itself (not only the WAL) without the
+/// writer's own checkpoint, which is not due after this few pages.
+#[tokio::test]
+async fn the_background_checkpointer_copies_commits_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = UserDirectory::new(Arc::new(open(&dir)));
+    let commits = 2 * super::checkpointer::COMMITS_PER_CHECKPOINT;
+    for n in 0..commits {
+        service
+            .create_user(Request::new(create("Ada", &format!("ada{n}@example.com"))))
+            .await
+            .unwrap();
+    }
+    let main_file = dir.path().join("nested/users.db");
+    let copy = dir.path().join("main-file-only.db");
+    let mut checkpointed = 0;
+    for _ in 0..100 {
+        // The main file alone, as if the WAL were lost.
+        std::fs::copy(&main_file, &copy).unwrap();
+        checkpointed = rusqlite::Connection::open(&copy)
+            .and_then(|conn| conn.query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0)))
+            .unwrap_or(0);
+        if checkpointed > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(checkpointed > 0, "no commit was checkpointed into the database file");
+}
