@@ -5,6 +5,7 @@
 //! `read_fields(&[8, 150, 1])` is `[(1, Raw::Varint(150))]`.
 
 use prost_reflect::{FieldDescriptor, Kind};
+use smallvec::SmallVec;
 
 /// Why bytes could not be read or rendered.
 #[derive(Debug, thiserror::Error)]
@@ -85,46 +86,22 @@ pub(crate) fn zigzag64(value: u64) -> i64 {
 const INLINE_OCCURRENCES: usize = 16;
 
 /// The field occurrences of one message, in wire order; the first few
-/// without a heap allocation.
-pub(crate) struct Occurrences<'a> {
-    inline: [(u32, Raw<'a>); INLINE_OCCURRENCES],
-    length: usize,
-    spilled: Vec<(u32, Raw<'a>)>,
-}
-
-impl<'a> Occurrences<'a> {
-    fn push(&mut self, occurrence: (u32, Raw<'a>)) {
-        if self.length < INLINE_OCCURRENCES {
-            self.inline[self.length] = occurrence;
-            self.length += 1;
-        } else {
-            if self.spilled.is_empty() {
-                self.spilled.extend_from_slice(&self.inline);
-            }
-            self.spilled.push(occurrence);
-        }
-    }
-}
-
-impl<'a> std::ops::Deref for Occurrences<'a> {
-    type Target = [(u32, Raw<'a>)];
-
-    fn deref(&self) -> &Self::Target {
-        if self.spilled.is_empty() {
-            &self.inline[..self.length]
-        } else {
-            &self.spilled
-        }
-    }
-}
+/// without a heap allocation (and without initialising unused slots).
+pub(crate) type Occurrences<'a> = SmallVec<[(u32, Raw<'a>); INLINE_OCCURRENCES]>;
 
 /// Every field occurrence of one message, in wire order.
-pub(crate) fn read_fields(mut bytes: &[u8]) -> Result<Occurrences<'_>, WireError> {
-    let mut fields = Occurrences {
-        inline: [(0, Raw::Varint(0)); INLINE_OCCURRENCES],
-        length: 0,
-        spilled: Vec::new(),
-    };
+pub(crate) fn read_fields(bytes: &[u8]) -> Result<Occurrences<'_>, WireError> {
+    let mut fields = Occurrences::new();
+    read_fields_into(bytes, &mut fields)?;
+    Ok(fields)
+}
+
+/// [`read_fields`] into the caller's (empty) list: the render hot path,
+/// which keeps the list where it is instead of moving it out of a result.
+pub(crate) fn read_fields_into<'a>(
+    mut bytes: &'a [u8],
+    fields: &mut Occurrences<'a>,
+) -> Result<(), WireError> {
     while !bytes.is_empty() {
         let key = read_varint(&mut bytes)?;
         let number = u32::try_from(key >> 3).map_err(|_| WireError("field number out of range"))?;
@@ -145,7 +122,7 @@ pub(crate) fn read_fields(mut bytes: &[u8]) -> Result<Occurrences<'_>, WireError
         };
         fields.push((number, raw));
     }
-    Ok(fields)
+    Ok(())
 }
 
 pub(crate) fn read_varint(bytes: &mut &[u8]) -> Result<u64, WireError> {

@@ -290,5 +290,8 @@ async fn the_background_checkpointer_copies_commits_into_the_database_file() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(checkpointed > 0, "no commit was checkpointed into the database file");
+    assert!(
+        checkpointed > 0,
+        "no commit was checkpointed into the database file"
+    );
 }

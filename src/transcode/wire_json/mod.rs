@@ -20,7 +20,10 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use prost_reflect::{DescriptorPool, MessageDescriptor};
 
-use super::wire::{Raw, WireError, last_of, read_fields, read_varint, take, zigzag32, zigzag64};
+use super::wire::{
+    Occurrences, Raw, WireError, last_of, read_fields, read_fields_into, read_varint, take, zigzag32,
+    zigzag64,
+};
 use plan::{FieldPlan, MessagePlan, Shape, ValueKind};
 use scalars::{
     separate, write_duration, write_field_mask, write_float, write_json_string, write_number, write_quoted,
@@ -68,22 +71,45 @@ impl JsonPlans {
             }
             MessagePlan::Reflect(descriptor) => return write_with_reflection(descriptor, bytes, out),
         };
-        let occurrences = read_fields(bytes)?;
+        let mut occurrences = Occurrences::new();
+        read_fields_into(bytes, &mut occurrences)?;
+        // Encoders write fields in number order, as the plan lists them:
+        // then each field's occurrences are the next run, found in one pass.
+        let in_number_order = occurrences.windows(2).all(|pair| pair[0].0 <= pair[1].0);
+        let mut next = 0;
         out.push(b'{');
         let mut first = true;
         for field in fields {
-            let present = occurrences.iter().any(|(number, _)| *number == field.number);
-            if !present && matches!(field.shape, Shape::Singular { presence: true }) {
+            let out_of_order_run: Occurrences;
+            let run: &[(u32, Raw<'_>)] = if in_number_order {
+                while next < occurrences.len() && occurrences[next].0 < field.number {
+                    next += 1;
+                }
+                let start = next;
+                while next < occurrences.len() && occurrences[next].0 == field.number {
+                    next += 1;
+                }
+                &occurrences[start..next]
+            } else {
+                out_of_order_run = occurrences
+                    .iter()
+                    .filter(|(number, _)| *number == field.number)
+                    .copied()
+                    .collect();
+                &out_of_order_run
+            };
+            if run.is_empty() && matches!(field.shape, Shape::Singular { presence: true }) {
                 continue;
             }
             separate(&mut first, out);
             out.extend_from_slice(&field.key);
             match &field.shape {
+                // Protobuf's "last one wins".
                 Shape::Singular { .. } => {
-                    self.write_singular(&field.kind, last_of(&occurrences, field.number), out)?;
+                    self.write_singular(&field.kind, run.last().map(|(_, raw)| *raw), out)?
                 }
-                Shape::List => self.write_list(field, &occurrences, out)?,
-                Shape::Map { key, value } => self.write_map(field.number, key, value, &occurrences, out)?,
+                Shape::List => self.write_list(field, run, out)?,
+                Shape::Map { key, value } => self.write_map(key, value, run, out)?,
             }
         }
         out.push(b'}');
@@ -139,15 +165,16 @@ impl JsonPlans {
         Ok(())
     }
 
+    /// A repeated field from `run`, its occurrences.
     fn write_list(
         &self,
         field: &FieldPlan,
-        occurrences: &[(u32, Raw<'_>)],
+        run: &[(u32, Raw<'_>)],
         out: &mut Vec<u8>,
     ) -> Result<(), WireError> {
         out.push(b'[');
         let mut first = true;
-        for (_, raw) in occurrences.iter().filter(|(number, _)| *number == field.number) {
+        for (_, raw) in run {
             match (raw, packed_width(&field.kind)) {
                 (Raw::Bytes(packed), Some(width)) => {
                     let mut rest = *packed;
@@ -171,12 +198,12 @@ impl JsonPlans {
         Ok(())
     }
 
+    /// A map field from `run`, its entries.
     fn write_map(
         &self,
-        number: u32,
         key: &ValueKind,
         value: &ValueKind,
-        occurrences: &[(u32, Raw<'_>)],
+        run: &[(u32, Raw<'_>)],
         out: &mut Vec<u8>,
     ) -> Result<(), WireError> {
         // Object keys are strings: quote the keys whose JSON is not one.
@@ -191,7 +218,7 @@ impl JsonPlans {
         );
         out.push(b'{');
         let mut first = true;
-        for (_, raw) in occurrences.iter().filter(|(n, _)| *n == number) {
+        for (_, raw) in run {
             let Raw::Bytes(entry) = raw else {
                 return Err(WireError("map entry is not length-delimited"));
             };

@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
 
-use super::super::wire::{Raw, WireError, last_of, read_fields};
+use super::super::wire::{Occurrences, Raw, WireError, last_of, read_fields, read_fields_into};
 
 pub(super) fn write_number(out: &mut Vec<u8>, value: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
@@ -66,7 +66,8 @@ pub(super) fn separate(first: &mut bool, out: &mut Vec<u8>) {
 }
 
 pub(super) fn write_timestamp(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), WireError> {
-    let fields = read_fields(bytes)?;
+    let mut fields = Occurrences::new();
+    read_fields_into(bytes, &mut fields)?;
     let seconds = int_field(&fields, 1) as i64;
     let nanos = int_field(&fields, 2) as i32;
     if !write_rfc3339(seconds, nanos, out) {

@@ -137,3 +137,36 @@ fn malformed_bytes_are_errors_not_panics() {
         assert!(write_message(&descriptor, bytes, &mut out).is_err(), "{bytes:?}");
     }
 }
+
+#[test]
+fn fields_out_of_number_order_and_repeated_singulars_render_as_decoded() {
+    let descriptor = test_pool()
+        .get_message_by_name("gateway.test.Everything")
+        .unwrap();
+    // (bytes, what they hold)
+    let cases: [(&[u8], &str); 3] = [
+        (
+            &[88, 5, 66, 1, b'a', 88, 6, 66, 1, b'b'],
+            "interleaved: a list and a twice-set string",
+        ),
+        (
+            &[88, 7, 9, 0, 0, 0, 0, 0, 0, 240, 63],
+            "a higher field number before a lower one",
+        ),
+        (
+            &[66, 1, b'a', 66, 1, b'b'],
+            "in order, a string set twice (last one wins)",
+        ),
+    ];
+    let options = SerializeOptions::new().skip_default_fields(false);
+    for (bytes, what) in cases {
+        let decoded = DynamicMessage::decode(descriptor.clone(), bytes).unwrap();
+        let expected = decoded
+            .serialize_with_options(serde_json::value::Serializer, &options)
+            .unwrap();
+        let mut out = Vec::new();
+        write_message(&descriptor, bytes, &mut out).unwrap();
+        let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(got, expected, "{what}");
+    }
+}
