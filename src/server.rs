@@ -79,7 +79,7 @@ pub async fn run(
 /// Where a request goes: gRPC to tonic, the documentation paths to their
 /// routes (both traced by tower-http), everything else to the gateway
 /// (checked in that order, with no router in between: this is every REST
-/// request's path; the gateway logs the failures that are the server's).
+/// request's path; the gateway logs each request at `debug` level itself).
 struct Front {
     grpc: axum::Router,
     docs: axum::Router,

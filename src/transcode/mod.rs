@@ -29,6 +29,7 @@ mod wire;
 mod wire_json;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use http::{HeaderMap, Request, Response, header};
@@ -95,9 +96,17 @@ impl Gateway {
         })
     }
 
-    /// Serves one HTTP request.
+    /// Serves one HTTP request. With `debug` logging on, each request is
+    /// logged with its status and latency.
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
-        match self.transcode(request).await {
+        let traced = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+            (
+                request.method().clone(),
+                request.uri().path().to_owned(),
+                Instant::now(),
+            )
+        });
+        let response = match self.transcode(request).await {
             Ok(response) => response,
             Err(error) => {
                 if error.code() == tonic::Code::Internal || error.code() == tonic::Code::Unknown {
@@ -105,7 +114,12 @@ impl Gateway {
                 }
                 self.inner.renderer.error(error)
             }
+        };
+        if let Some((method, path, started)) = traced {
+            let status = response.status().as_u16();
+            tracing::debug!(%method, path, status, latency = ?started.elapsed(), "served");
         }
+        response
     }
 
     async fn transcode(&self, request: Request<Body>) -> Result<Response<Body>, HttpError> {
