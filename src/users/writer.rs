@@ -6,8 +6,11 @@
 //!
 //! Each job runs inside its own savepoint, so a failing job is rolled back
 //! alone; a job of one statement needs none (SQLite undoes a failing
-//! statement by itself, a duplicate email say) and skips its cost. Every caller gets its answer only
-//! after the batch's COMMIT: what was acknowledged is in the WAL.
+//! statement by itself, a duplicate email say) and skips its cost. Every
+//! caller gets its answer only after the batch's COMMIT: what was
+//! acknowledged is in the WAL. A job may carry a hook that runs on this
+//! thread right after the commit (the store keeps its cache and counts
+//! there), and the thread runs one after every commit (the checkpointer).
 
 use std::sync::mpsc;
 use std::thread;
