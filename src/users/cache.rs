@@ -13,11 +13,12 @@
 //!
 //! Never stale. Every write of an existing user brackets its commit with
 //! [`UserCache::begin_write`] and [`UserCache::end_write`]: while a write
-//! is in flight the id is pinned as "writing" and reads go to the database;
-//! afterwards the committed version is installed (or the entry dropped when
-//! writes overlapped or the user was deleted). A read that missed fills the
-//! cache only if no write began or ended since the miss ([`Miss`] carries
-//! the generation it saw).
+//! is in flight the id is pinned in a map of its own (outside the
+//! generations, so never evicted) and reads go to the database; afterwards
+//! the committed version is installed (or nothing, when writes overlapped
+//! or the user was deleted). A read that missed fills the cache only if no
+//! write is in flight for the id and none began or ended since the miss
+//! ([`Miss`] carries the generation it saw).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -38,13 +39,10 @@ pub(super) struct Miss {
     generation: u64,
 }
 
-enum Entry {
-    Cached(Encoded),
-    /// `count` writes of this id are in flight; `overlapped` once two were.
-    Writing {
-        count: u32,
-        overlapped: bool,
-    },
+/// Writes of one id in flight: how many, and whether two ever overlapped.
+struct Pin {
+    count: u32,
+    overlapped: bool,
 }
 
 /// A cached user: its protobuf encoding and revision.
@@ -72,8 +70,11 @@ impl Encoded {
 
 #[derive(Default)]
 struct State {
-    young: HashMap<String, Entry>,
-    old: HashMap<String, Entry>,
+    young: HashMap<String, Encoded>,
+    old: HashMap<String, Encoded>,
+    /// The ids being written (never cached meanwhile); outside the
+    /// generations, so they are never evicted.
+    writing: HashMap<String, Pin>,
     /// Grows on every begin and end of a write.
     generation: u64,
 }
@@ -93,35 +94,33 @@ impl UserCache {
         let miss = Miss {
             generation: state.generation,
         };
-        if let Some(Entry::Cached(found)) = state.young.get(id) {
+        if let Some(found) = state.young.get(id) {
             return found.decode().ok_or(miss);
         }
-        if let Some(Entry::Cached(_)) = state.old.get(id)
-            && let Some((key, entry)) = state.old.remove_entry(id)
-        {
-            let found = match &entry {
-                Entry::Cached(found) => found.decode(),
-                Entry::Writing { .. } => None,
-            };
-            self.insert_young(&mut state, key, entry);
-            return found.ok_or(miss);
+        if let Some((key, found)) = state.old.remove_entry(id) {
+            let decoded = found.decode();
+            self.insert_young(&mut state, key, found);
+            return decoded.ok_or(miss);
         }
         Err(miss)
     }
 
     /// Caches what a read found after `miss`, unless a write began or ended
-    /// since (the read may then have seen an older version).
+    /// since (the read may then have seen an older version) or is in flight.
     pub(super) fn fill(&self, miss: Miss, found: &Versioned) {
         if self.generation_size == 0 {
             return;
         }
         let mut state = self.lock();
-        if state.generation != miss.generation || state.young.contains_key(&found.user.id) {
+        let id = &found.user.id;
+        if state.generation != miss.generation
+            || state.writing.contains_key(id)
+            || state.young.contains_key(id)
+        {
             return;
         }
-        state.old.remove(&found.user.id);
-        let entry = Entry::Cached(Encoded::new(found));
-        self.insert_young(&mut state, found.user.id.clone(), entry);
+        state.old.remove(id);
+        self.insert_young(&mut state, id.clone(), Encoded::new(found));
     }
 
     /// Pins `id` as being written: reads go to the database until
@@ -129,19 +128,19 @@ impl UserCache {
     pub(super) fn begin_write(&self, id: &str) {
         let mut state = self.lock();
         state.generation += 1;
-        let previous = state.young.remove(id).or_else(|| state.old.remove(id));
-        let entry = match previous {
-            Some(Entry::Writing { count, .. }) => Entry::Writing {
-                count: count + 1,
-                overlapped: true,
-            },
-            _ => Entry::Writing {
+        state.young.remove(id);
+        state.old.remove(id);
+        state
+            .writing
+            .entry(id.to_owned())
+            .and_modify(|pin| {
+                pin.count += 1;
+                pin.overlapped = true;
+            })
+            .or_insert(Pin {
                 count: 1,
                 overlapped: false,
-            },
-        };
-        // Pins are few (one per write in flight) and must not be evicted.
-        state.young.insert(id.to_owned(), entry);
+            });
     }
 
     /// Ends a write begun with [`UserCache::begin_write`], after its commit:
@@ -150,43 +149,28 @@ impl UserCache {
     pub(super) fn end_write(&self, id: &str, committed: Option<&Versioned>) {
         let mut state = self.lock();
         state.generation += 1;
-        let Some((key, Entry::Writing { count, overlapped })) = state.young.remove_entry(id) else {
+        let Some(pin) = state.writing.get_mut(id) else {
             return;
         };
-        if count > 1 {
-            let entry = Entry::Writing {
-                count: count - 1,
-                overlapped: true,
-            };
-            state.young.insert(key, entry);
+        if pin.count > 1 {
+            pin.count -= 1;
             return;
         }
+        let overlapped = pin.overlapped;
+        let Some((key, _)) = state.writing.remove_entry(id) else {
+            return;
+        };
         // Overlapping writes may finish in another order than they
         // committed: the database, not the last finisher, knows the latest.
         if let (false, Some(stored), true) = (overlapped, committed, self.generation_size > 0) {
-            self.insert_young(&mut state, key, Entry::Cached(Encoded::new(stored)));
+            self.insert_young(&mut state, key, Encoded::new(stored));
         }
     }
 
-    fn insert_young(&self, state: &mut State, key: String, entry: Entry) {
+    fn insert_young(&self, state: &mut State, key: String, entry: Encoded) {
         if state.young.len() >= self.generation_size {
-            let young = std::mem::take(&mut state.young);
-            let mut retired = std::mem::replace(&mut state.old, young);
-            // Pins never age out: those of the retired generation and of
-            // the one just aged go back to the young one.
-            retired.retain(|_, entry| matches!(entry, Entry::Writing { .. }));
-            state.young.extend(retired);
-            let aged_pins: Vec<String> = state
-                .old
-                .iter()
-                .filter(|(_, entry)| matches!(entry, Entry::Writing { .. }))
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in aged_pins {
-                if let Some(pin) = state.old.remove(&id) {
-                    state.young.insert(id, pin);
-                }
-            }
+            // The young generation ages; the old one is dropped.
+            state.old = std::mem::take(&mut state.young);
         }
         state.young.insert(key, entry);
     }
