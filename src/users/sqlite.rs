@@ -351,11 +351,14 @@ impl Store for SqliteStore {
             condition.text.push('1');
         }
         // Without a filter the count is the one kept in memory.
-        let count_sql = match (&query.filter, query.count_total) {
-            (Some(_), true) => Some(format!("SELECT COUNT(*) FROM users WHERE {}", condition.text)),
-            _ => None,
+        let total = match (&query.filter, query.count_total) {
+            (_, false) => Total::Skipped,
+            (None, true) => Total::Kept(self.inner.user_count.load(Ordering::Relaxed)),
+            (Some(_), true) => Total::Counted {
+                sql: format!("SELECT COUNT(*) FROM users WHERE {}", condition.text),
+                params: condition.params.clone(),
+            },
         };
-        let count_params = condition.params.clone();
         if let Some(cursor) = &query.after {
             condition.text.push_str(" AND ");
             after_sql(&query.order_by, cursor, &mut condition)
@@ -370,17 +373,13 @@ impl Store for SqliteStore {
         let mut page_params = condition.params;
         page_params.push(Value::Integer(limit));
         let key_count = query.order_by.keys.len();
-        let counted = match (&query.filter, query.count_total) {
-            (None, true) => self.inner.user_count.load(Ordering::Relaxed),
-            _ => 0,
-        };
         let bounded = is_bounded(&query);
         let read_page = move |conn: &Connection| {
             // One read transaction when counting too: the page and the
             // count see one snapshot.
-            let snapshot = match &count_sql {
-                Some(_) => Some(conn.unchecked_transaction().map_err(internal)?),
-                None => None,
+            let snapshot = match &total {
+                Total::Counted { .. } => Some(conn.unchecked_transaction().map_err(internal)?),
+                Total::Kept(_) | Total::Skipped => None,
             };
             let mut stmt = conn.prepare_cached(&page_sql).map_err(internal)?;
             let rows = stmt
@@ -411,12 +410,13 @@ impl Store for SqliteStore {
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             drop(stmt);
-            let total_size = match &count_sql {
-                Some(count_sql) => conn
-                    .prepare_cached(count_sql)
-                    .and_then(|mut stmt| stmt.query_row(params_from_iter(count_params), |row| row.get(0)))
+            let total_size = match total {
+                Total::Counted { sql, params } => conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut stmt| stmt.query_row(params_from_iter(params), |row| row.get(0)))
                     .map_err(internal)?,
-                None => counted,
+                Total::Kept(count) => count,
+                Total::Skipped => 0,
             };
             if let Some(snapshot) = snapshot {
                 snapshot.commit().map_err(internal)?;
@@ -453,6 +453,16 @@ fn after_delete(answer: &Result<Written<()>, StoreError>) -> (Option<&Versioned>
         Ok(Written::Done(())) => (None, -1),
         _ => (None, 0),
     }
+}
+
+/// Where a listing's `total_size` comes from.
+enum Total {
+    /// Not asked for.
+    Skipped,
+    /// The user count kept in memory (no filter).
+    Kept(i64),
+    /// Counted in SQL, in the page's read transaction.
+    Counted { sql: String, params: Vec<Value> },
 }
 
 /// Whether a listing is a short read in index order: no filter, at most
