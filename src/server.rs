@@ -99,9 +99,18 @@ impl Front {
     }
 }
 
+/// Where [`docs_routes`] serves the document and Swagger UI.
+const OPENAPI_JSON_PATH: &str = "/openapi.json";
+const OPENAPI_YAML_PATH: &str = "/openapi.yaml";
+const SWAGGER_UI_PATH: &str = "/docs";
+
 /// The paths [`docs_routes`] serves.
 fn is_docs_path(path: &str) -> bool {
-    matches!(path, "/openapi.json" | "/openapi.yaml" | "/docs") || path.starts_with("/docs/")
+    path == OPENAPI_JSON_PATH
+        || path == OPENAPI_YAML_PATH
+        || path
+            .strip_prefix(SWAGGER_UI_PATH)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The OpenAPI document of the embedded services, as served at `/openapi.json`.
@@ -119,15 +128,15 @@ fn descriptor_pool() -> Result<DescriptorPool, ServerError> {
 fn docs_routes(document: &utoipa::openapi::OpenApi) -> axum::Router {
     let json = openapi::to_json(document);
     let yaml = openapi::to_yaml(document);
-    let swagger = SwaggerUi::new("/docs").config(
-        SwaggerConfig::new(["/openapi.json"])
+    let swagger = SwaggerUi::new(SWAGGER_UI_PATH).config(
+        SwaggerConfig::new([OPENAPI_JSON_PATH])
             .validator_url("none")
             .try_it_out_enabled(true)
             .display_operation_id(true),
     );
     axum::Router::new()
         .route(
-            "/openapi.json",
+            OPENAPI_JSON_PATH,
             get(move || {
                 std::future::ready((
                     [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -136,7 +145,7 @@ fn docs_routes(document: &utoipa::openapi::OpenApi) -> axum::Router {
             }),
         )
         .route(
-            "/openapi.yaml",
+            OPENAPI_YAML_PATH,
             get(move || {
                 std::future::ready((
                     [(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"))],
@@ -176,4 +185,27 @@ fn is_grpc<B>(request: &Request<B>) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_documentation_paths_go_to_the_docs_routes() {
+        let cases = [
+            ("/openapi.json", true),
+            ("/openapi.yaml", true),
+            ("/docs", true),
+            ("/docs/", true),
+            ("/docs/index.html", true),
+            ("/docsx", false),
+            ("/openapi.jsonx", false),
+            ("/v1/users", false),
+            ("/", false),
+        ];
+        for (path, docs) in cases {
+            assert_eq!(is_docs_path(path), docs, "{path}");
+        }
+    }
 }
