@@ -200,6 +200,13 @@ mod tests {
     /// What happens between a miss and its fill.
     type Between = fn(&UserCache);
 
+    /// A read that misses, finds `id` at `revision` in the database and
+    /// fills the cache with it.
+    fn read_through(cache: &UserCache, id: &str, revision: i64) {
+        let miss = cache.get(id).err().expect("not cached yet");
+        cache.fill(miss, &user(id, revision));
+    }
+
     fn cached_revision(cache: &UserCache, id: &str) -> Option<i64> {
         cache.get(id).ok().map(|found| found.revision)
     }
@@ -207,8 +214,7 @@ mod tests {
     #[test]
     fn a_fill_after_a_miss_is_served() {
         let cache = UserCache::new(8);
-        let miss = cache.get("a").err().unwrap();
-        cache.fill(miss, &user("a", 1));
+        read_through(&cache, "a", 1);
         assert_eq!(cached_revision(&cache, "a"), Some(1));
     }
 
@@ -247,8 +253,7 @@ mod tests {
     #[test]
     fn writes_pin_the_id_and_install_what_they_committed() {
         let cache = UserCache::new(8);
-        let miss = cache.get("a").err().unwrap();
-        cache.fill(miss, &user("a", 1));
+        read_through(&cache, "a", 1);
         cache.begin_write("a");
         assert_eq!(
             cached_revision(&cache, "a"),
@@ -286,8 +291,7 @@ mod tests {
         let cache = UserCache::new(2);
         for n in 0..100 {
             let id = format!("u{n}");
-            let miss = cache.get(&id).err().unwrap();
-            cache.fill(miss, &user(&id, 1));
+            read_through(&cache, &id, 1);
             // u0 is read after every fill, so it is never evicted.
             assert_eq!(cached_revision(&cache, "u0"), Some(1), "after u{n}");
             let state = cache.lock();
@@ -306,8 +310,7 @@ mod tests {
         cache.begin_write("pinned");
         for n in 0..10 {
             let id = format!("u{n}");
-            let miss = cache.get(&id).err().unwrap();
-            cache.fill(miss, &user(&id, 1));
+            read_through(&cache, &id, 1);
         }
         cache.end_write("pinned", Some(&user("pinned", 2)));
         assert_eq!(cached_revision(&cache, "pinned"), Some(2));
@@ -316,8 +319,7 @@ mod tests {
     #[test]
     fn a_zero_capacity_caches_nothing() {
         let cache = UserCache::new(0);
-        let miss = cache.get("a").err().unwrap();
-        cache.fill(miss, &user("a", 1));
+        read_through(&cache, "a", 1);
         cache.begin_write("a");
         cache.end_write("a", Some(&user("a", 2)));
         assert_eq!(cached_revision(&cache, "a"), None);

@@ -232,6 +232,17 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) -> bool {
 mod tests {
     use super::*;
 
+    /// How many rows table `t` holds, read through the writer.
+    async fn rows_in_t(writer: &Writer) -> i64 {
+        writer
+            .write(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
+                    .map_err(internal)
+            })
+            .await
+            .unwrap()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_job_is_rolled_back_alone() {
         let conn = Connection::open_in_memory().unwrap();
@@ -256,13 +267,7 @@ mod tests {
             succeeded += usize::from(task.await.unwrap().is_ok());
         }
         assert_eq!(succeeded, 100);
-        let count = writer
-            .write(|conn| {
-                conn.query_row("SELECT COUNT(*) FROM t", [], |row| row.get::<_, i64>(0))
-                    .map_err(internal)
-            })
-            .await
-            .unwrap();
+        let count = rows_in_t(&writer).await;
         assert_eq!(count, 100);
     }
 
@@ -280,13 +285,7 @@ mod tests {
             })
             .await;
         assert!(failed.is_err());
-        let count = writer
-            .write(|conn| {
-                conn.query_row("SELECT COUNT(*) FROM t", [], |row| row.get::<_, i64>(0))
-                    .map_err(internal)
-            })
-            .await
-            .unwrap();
+        let count = rows_in_t(&writer).await;
         assert_eq!(count, 0, "the first insert was rolled back with the second");
     }
 }
