@@ -203,7 +203,7 @@ mod tests {
     /// A read that misses, finds `id` at `revision` in the database and
     /// fills the cache with it.
     fn read_through(cache: &UserCache, id: &str, revision: i64) {
-        let miss = cache.get(id).err().expect("not cached yet");
+        let miss = cache.get(id).expect_err("not cached yet");
         cache.fill(miss, &user(id, revision));
     }
 
