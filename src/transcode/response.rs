@@ -133,12 +133,7 @@ impl Renderer {
         binding: &Binding,
         output: &'o [u8],
     ) -> Result<(Vec<u8>, Option<&'o [u8]>), HttpError> {
-        let undecodable = |error: WireError| {
-            tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
-            HttpError::from(tonic::Status::internal(
-                "the service returned an undecodable response",
-            ))
-        };
+        let undecodable = |error: WireError| undecodable_response(binding, error);
         let (Some(message_type), response_body) = (&binding.body_message, &binding.response_body) else {
             let field = binding
                 .response_body
@@ -174,10 +169,8 @@ fn render_field_with_reflection(
     field: &prost_reflect::FieldDescriptor,
     output: &[u8],
 ) -> Result<Vec<u8>, HttpError> {
-    let message = DynamicMessage::decode(binding.method.output(), output).map_err(|error| {
-        tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
-        tonic::Status::internal("the service returned an undecodable response")
-    })?;
+    let message = DynamicMessage::decode(binding.method.output(), output)
+        .map_err(|error| undecodable_response(binding, error))?;
     let whole = message
         .serialize_with_options(serde_json::value::Serializer, &JSON_OPTIONS)
         .map_err(internal_json)?;
@@ -186,6 +179,13 @@ fn render_field_with_reflection(
         .cloned()
         .unwrap_or(serde_json::Value::Null);
     serde_json::to_vec(&selected).map_err(internal_json)
+}
+
+/// A response message the service sent that cannot be read: logged with
+/// its method, answered as INTERNAL without the detail.
+fn undecodable_response(binding: &Binding, error: impl std::fmt::Display) -> HttpError {
+    tracing::error!(method = binding.method.full_name(), %error, "undecodable response message");
+    tonic::Status::internal("the service returned an undecodable response").into()
 }
 
 fn internal_json(error: serde_json::Error) -> HttpError {
