@@ -157,13 +157,7 @@ impl Gateway {
                 Some(frames::encode_frame(&message.encode_to_vec())?),
             )
         };
-        let call = StreamingCall {
-            binding: binding.clone(),
-            segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
-            query: parts.uri.query().map(str::to_owned),
-            headers: parts.headers.clone(),
-            max_line_bytes: inner.max_body_bytes,
-        };
+        let call = self.streaming_call(binding, &segments, &parts);
         streaming::serve(&inner.backend, &inner.renderer, call, body, unary_request).await
     }
 
@@ -181,13 +175,7 @@ impl Gateway {
             let message = weave(binding, &segments, &parts, b"")?;
             Some(frames::encode_frame(&message.encode_to_vec())?)
         };
-        let call = StreamingCall {
-            binding: binding.clone(),
-            segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
-            query: parts.uri.query().map(str::to_owned),
-            headers: parts.headers.clone(),
-            max_line_bytes: inner.max_body_bytes,
-        };
+        let call = self.streaming_call(binding, &segments, &parts);
         websocket::serve(
             inner.backend.clone(),
             inner.renderer.clone(),
@@ -196,6 +184,24 @@ impl Gateway {
             unary_request,
         )
         .await
+    }
+}
+
+impl Gateway {
+    /// What a streaming call keeps of its request, for as long as it runs.
+    fn streaming_call(
+        &self,
+        binding: &Arc<Binding>,
+        segments: &[&str],
+        parts: &http::request::Parts,
+    ) -> StreamingCall {
+        StreamingCall {
+            binding: binding.clone(),
+            segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts.headers.clone(),
+            max_line_bytes: self.inner.max_body_bytes,
+        }
     }
 }
 
