@@ -95,7 +95,7 @@ fn direct_calls(service: &prost_build::Service) -> String {
     let mut arms = String::new();
     for (method, path) in unary.iter().zip(&paths) {
         arms.push_str(&format!(
-            "            {path:?} => Box::pin(crate::transcode::direct::call_unary(\n                request,\n                move |request: tonic::Request<{input}>| async move {{ service.{method_name}(request).await }},\n            )),\n",
+            "            {path:?} => Box::pin(::gateway::transcode::direct::call_unary(\n                request,\n                move |request: tonic::Request<{input}>| async move {{ service.{method_name}(request).await }},\n            )),\n",
             input = nested_type(&method.input_type),
             method_name = method.name,
         ));
@@ -111,7 +111,7 @@ pub mod {snake}_direct {{
     /// messages, without gRPC framing.
     pub struct {name}Direct<T>(pub std::sync::Arc<T>);
 
-    impl<T: {name}> crate::transcode::direct::DirectService for {name}Direct<T> {{
+    impl<T: {name}> ::gateway::transcode::direct::DirectService for {name}Direct<T> {{
         fn unary_paths(&self) -> &'static [&'static str] {{
             &{paths:?}
         }}
@@ -120,7 +120,7 @@ pub mod {snake}_direct {{
             &self,
             grpc_path: &str,
             request: tonic::Request<bytes::Bytes>,
-        ) -> crate::transcode::direct::DirectCall {{
+        ) -> ::gateway::transcode::direct::DirectCall {{
             let service = std::sync::Arc::clone(&self.0);
             match grpc_path {{
 {arms}            _ => {{

@@ -18,8 +18,7 @@ use gateway::proto::users::v1::{
     ListUsersRequest, ListUsersResponse, StreamUsersRequest, SyncRequest, SyncResponse, UpdateUserRequest,
     User,
 };
-use gateway::transcode::Backend;
-use http::HeaderMap;
+use gateway::transcode::bench_support::Dispatcher;
 use prost::Message as _;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -100,7 +99,6 @@ fn dispatch(c: &mut Criterion) {
         id: "01930000-0000-7000-8000-000000000001".into(),
     }
     .encode_to_vec();
-    let headers = HeaderMap::new();
 
     let direct = service();
     c.bench_function("dispatch/direct_trait_call", |b| {
@@ -113,23 +111,25 @@ fn dispatch(c: &mut Criterion) {
     });
 
     let request = bytes::Bytes::from(request);
-    let backend = Backend::new(Routes::new(UserServiceServer::new(service())));
+    let backend = Dispatcher::new(Routes::new(UserServiceServer::new(service())), None);
     c.bench_function("dispatch/tonic_tower_service", |b| {
         b.to_async(&runtime).iter(|| async {
             backend
-                .unary("/users.v1.UserService/GetUser", &headers, request.clone())
+                .unary("/users.v1.UserService/GetUser", request.clone())
                 .await
                 .unwrap()
         })
     });
 
     let shared = Arc::new(service());
-    let backend = Backend::new(Routes::new(UserServiceServer::from_arc(shared.clone())))
-        .with_direct(UserServiceDirect(shared));
+    let backend = Dispatcher::new(
+        Routes::new(UserServiceServer::from_arc(shared.clone())),
+        Some(Arc::new(UserServiceDirect(shared))),
+    );
     c.bench_function("dispatch/generated_direct", |b| {
         b.to_async(&runtime).iter(|| async {
             backend
-                .unary("/users.v1.UserService/GetUser", &headers, request.clone())
+                .unary("/users.v1.UserService/GetUser", request.clone())
                 .await
                 .unwrap()
         })

@@ -9,7 +9,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The embedded database used when no `--database` is given.
 pub const DEFAULT_DATABASE: &str = "data/users.db";
 /// The largest HTTP request body accepted (1 MiB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_MAX_BODY_BYTES: usize = crate::transcode::DEFAULT_MAX_BODY_BYTES;
 /// The largest gRPC message accepted or sent (4 MiB, tonic's usual limit).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 

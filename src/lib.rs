@@ -15,8 +15,10 @@
 //! gRPC ──────► tonic ──────────────────────────────────────────┴► UserService ─► Store (SQLite)
 //! ```
 
+// Generated code names this crate `::gateway`, inside it as outside.
+extern crate self as gateway;
+
 pub mod config;
-pub(crate) mod rpc_status;
 pub mod server;
 pub mod transcode;
 pub(crate) mod users;
@@ -36,23 +38,7 @@ pub mod proto {
         }
     }
 
-    /// Google's API annotations and error model.
-    pub mod google {
-        /// `google.api`: HTTP rules and field behaviour.
-        pub mod api {
-            tonic::include_proto!("google.api");
-        }
-        /// `google.rpc`: the status and error detail messages.
-        pub mod rpc {
-            tonic::include_proto!("google.rpc");
-        }
-    }
-
-    /// This gateway's own method options.
-    pub mod gateway {
-        /// Version 1 of the gateway options.
-        pub mod v1 {
-            tonic::include_proto!("gateway.v1");
-        }
-    }
+    /// Google's API annotations and error model (the engine's own types,
+    /// re-exported: `users.v1` refers to `google.rpc.Status`).
+    pub use crate::transcode::proto::google;
 }

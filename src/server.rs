@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
-use crate::transcode::{Backend, Gateway, SetupError, openapi};
+use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{SqliteStore, Store, UserDirectory};
 
 /// Why the server could not start or stopped with an error.
@@ -46,17 +46,21 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    // The bindings are read and checked once, before anything is opened;
+    // the same ones feed the route table and the OpenAPI document.
+    let bindings = Bindings::read(&descriptor_pool()?)?;
+    let document = openapi::document_of(&bindings);
     let store = Arc::new(
         SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
     );
     let directory = Arc::new(UserDirectory::new(store.clone()));
     let services = grpc_services(directory.clone(), &config).await?;
-    let pool = descriptor_pool()?;
-    let document = openapi::document(&pool)?;
     // REST reaches the same service instance: unary methods directly, the
     // streaming ones through tonic.
-    let backend = Backend::new(services.clone()).with_direct(UserServiceDirect(directory));
-    let gateway = Gateway::new(pool, backend, config.max_body_bytes)?;
+    let gateway = Gateway::builder_with_bindings(bindings, services.clone())
+        .max_body_bytes(config.max_body_bytes)
+        .direct(UserServiceDirect(directory))
+        .build()?;
     let front = Arc::new(Front {
         grpc: services.into_axum_router().layer(TraceLayer::new_for_grpc()),
         docs: docs_routes(&document).layer(TraceLayer::new_for_http()),

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use common::{TestServer, assert_error_body, json_response};
 use futures_util::{SinkExt as _, StreamExt as _};
 use gateway::proto::users::v1::user_service_server::{UserService, UserServiceServer};
@@ -19,8 +18,7 @@ use gateway::proto::users::v1::{
     ListUsersRequest, ListUsersResponse, StreamUsersRequest, SyncRequest, SyncResponse, UpdateUserRequest,
     User,
 };
-use gateway::transcode::{Backend, Gateway};
-use http::Request;
+use gateway::transcode::Gateway;
 use prost_reflect::DescriptorPool;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -324,11 +322,11 @@ async fn serve_stub(mode: StubMode) -> (SocketAddr, Arc<Notify>) {
     };
     let routes = tonic::service::Routes::new(UserServiceServer::new(stub));
     let pool = DescriptorPool::decode(gateway::proto::FILE_DESCRIPTOR_SET).expect("the descriptors decode");
-    let gateway = Gateway::new(pool, Backend::new(routes), 1 << 20).expect("the engine builds");
-    let app = axum::Router::new().fallback(move |request: Request<Body>| {
-        let gateway = gateway.clone();
-        async move { gateway.handle(request).await }
-    });
+    let gateway = Gateway::builder(pool, routes)
+        .max_body_bytes(1 << 20)
+        .build()
+        .expect("the engine builds");
+    let app = axum::Router::new().fallback_service(gateway);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("the listener's address");
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,15 +1,22 @@
 //! The engine's per-request steps, one call each, for the criterion
-//! benchmarks in `benches/engine.rs`. Not part of the supported API.
+//! benchmarks in `benches/`. Behind the `bench-support` feature; not part
+//! of the supported API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Body;
-use http::{Method, Response};
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response};
 use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use tonic::service::Routes;
 
+use super::backend::direct::DirectService;
+use super::backend::{Backend, Requests};
+use super::error::HttpError;
 use super::request::{HttpRequestParts, build_request};
 use super::routing::Lookup;
-use super::status::HttpError;
 use super::{Gateway, SetupError};
 
 /// The engine over a descriptor pool, with no service behind it.
@@ -28,13 +35,13 @@ pub enum RouteOutcome {
 impl EngineSteps {
     pub fn new(pool: DescriptorPool) -> Result<Self, SetupError> {
         Ok(EngineSteps {
-            gateway: Gateway::new(pool, super::Backend::new(Routes::default()), 1 << 20)?,
+            gateway: Gateway::builder(pool, Routes::default()).build()?,
         })
     }
 
     /// Route lookup alone.
     pub fn lookup(&self, method: &Method, path: &str) -> RouteOutcome {
-        match self.gateway.inner.router.lookup(method, path) {
+        match self.gateway.inner.bindings.router.lookup(method, path) {
             Lookup::Found { .. } => RouteOutcome::Found,
             Lookup::NotFound => RouteOutcome::NotFound,
             Lookup::MethodNotAllowed { .. } => RouteOutcome::MethodNotAllowed,
@@ -47,7 +54,8 @@ impl EngineSteps {
             Some((path, query)) => (path, Some(query)),
             None => (path_and_query, None),
         };
-        let Lookup::Found { payload, segments } = self.gateway.inner.router.lookup(method, path) else {
+        let Lookup::Found { payload, segments } = self.gateway.inner.bindings.router.lookup(method, path)
+        else {
             panic!("no route for {method} {path}");
         };
         let parts = HttpRequestParts {
@@ -64,7 +72,7 @@ impl EngineSteps {
 
     /// Rendering an encoded response message for the binding of `method path`.
     pub fn render(&self, method: &Method, path: &str, response: &[u8]) -> Response<Body> {
-        let Lookup::Found { payload, .. } = self.gateway.inner.router.lookup(method, path) else {
+        let Lookup::Found { payload, .. } = self.gateway.inner.bindings.router.lookup(method, path) else {
             panic!("no route for {method} {path}");
         };
         match self.gateway.inner.renderer.success(payload, response) {
@@ -76,5 +84,37 @@ impl EngineSteps {
     /// Rendering a failed call as an HTTP error.
     pub fn render_error(&self, status: tonic::Status) -> Response<Body> {
         self.gateway.inner.renderer.error(HttpError::from(status))
+    }
+}
+
+/// The engine's backend alone: unary calls with encoded messages.
+pub struct Dispatcher {
+    backend: Backend,
+}
+
+impl Dispatcher {
+    /// Calls through `routes`, and directly where `direct` serves the method.
+    pub fn new(routes: Routes, direct: Option<Arc<dyn DirectService>>) -> Self {
+        let mut table = HashMap::new();
+        if let Some(service) = direct {
+            for path in service.unary_paths() {
+                table.insert(*path, service.clone());
+            }
+        }
+        Dispatcher {
+            backend: Backend::new(routes, table),
+        }
+    }
+
+    /// One unary call: the encoded response message.
+    pub async fn unary(&self, grpc_path: &str, message: Bytes) -> Result<Bytes, tonic::Status> {
+        let mut responses = self
+            .backend
+            .start(grpc_path, HeaderMap::new(), Requests::One(message))
+            .await?;
+        responses
+            .next()
+            .await
+            .unwrap_or_else(|| Err(tonic::Status::internal("no response message")))
     }
 }

@@ -1,99 +1,95 @@
 //! The transcoding engine: serves every `google.api.http` binding found in a
 //! descriptor pool by calling the in-process gRPC services. It knows nothing
 //! of any particular service; add an annotated service to the pool and the
-//! routes appear.
+//! routes appear. Its folders are the stages of a request's walk:
 //!
-//! A request flows: `routing` (method + path → binding, or 404/405) →
-//! body read under a size limit (413, 415) → `request` (body + path + query
-//! → request message) → `backend` (in-process gRPC call) → `response`
-//! (`response_body`, proto3 JSON, status, headers). Every failure is
-//! rendered by `status`.
+//! ```text
+//! binding/   descriptors → bindings, read once at start (+ conventions)
+//! routing/   method + path → binding, or 404 / 405 with Allow
+//! request/   body under limits, content type, path + query + body → message
+//! call       the one call path: a request source → the service → messages
+//! backend/   in-process calls: direct for unary, tonic's routes otherwise
+//! response/  response_body, proto3 JSON from wire bytes, headers
+//! streaming/ NDJSON / SSE / WebSocket framing, with in-band errors
+//! error/     one HttpError, one code → HTTP table, one google.rpc.Status body
+//! openapi/   bindings → OpenAPI 3.1 document
+//! ```
+//!
+//! The public face is [`Gateway`], a `tower::Service` built with
+//! [`Gateway::builder`]; this module holds it and the dispatch.
 
 mod backend;
+#[cfg(feature = "bench-support")]
 #[doc(hidden)]
 pub mod bench_support;
-mod conventions;
-mod descriptor;
-pub mod direct;
-mod field_value;
-mod frames;
+mod binding;
+mod builder;
+mod call;
+pub(crate) mod error;
 pub mod openapi;
+pub mod proto;
 mod request;
 mod response;
 mod routing;
-mod status;
+mod setup_error;
 mod streaming;
-mod template;
-mod websocket;
-mod wire;
-mod wire_json;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
-use http::{HeaderMap, Request, Response, header};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use futures_util::StreamExt as _;
+use http::{Request, Response, header};
 use prost::Message as _;
 use prost_reflect::DescriptorPool;
+use tonic::service::Routes;
 
-pub use backend::Backend;
-use descriptor::{Binding, BodySelector};
-use request::{HttpRequestParts, build_request};
+use backend::Backend;
+pub use backend::direct;
+use binding::Binding;
+pub use binding::Bindings;
+pub use builder::{DEFAULT_MAX_BODY_BYTES, GatewayBuilder};
+use call::{RequestSource, Weaver};
+use error::HttpError;
+use request::{BodyKind, HttpRequestParts, build_request, check_content_type, collect_body};
 use response::Renderer;
-use routing::{Lookup, Router, RouterBuilder};
-use status::HttpError;
-use streaming::StreamingCall;
+use routing::Lookup;
+pub use setup_error::SetupError;
+use streaming::{Framing, ResponseStream, ndjson, websocket};
 
-use descriptor::BindingError;
-
-/// Why the engine could not be built from a descriptor pool: a binding
-/// that cannot be served, named by its method.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid HTTP binding: {0}")]
-pub struct SetupError(String);
-
-impl From<BindingError> for SetupError {
-    fn from(error: BindingError) -> Self {
-        SetupError(error.to_string())
-    }
-}
-
-/// The HTTP/JSON front of the gRPC services in a descriptor pool.
+/// The HTTP/JSON face of the gRPC services in a descriptor pool: a
+/// `tower::Service` that never fails (every error is an HTTP response with
+/// a `google.rpc.Status` body). Cheap to clone.
+///
+/// Mount it with `axum::Router::fallback_service(gateway)`, or serve it
+/// with hyper directly.
 #[derive(Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    router: Router<Arc<Binding>>,
+    bindings: Bindings,
     backend: Backend,
     renderer: Renderer,
     max_body_bytes: usize,
 }
 
 impl Gateway {
-    /// Builds the route table from every binding in `pool`; REST calls reach
-    /// `backend`. Bad templates and duplicate routes fail here, at start.
-    pub fn new(pool: DescriptorPool, backend: Backend, max_body_bytes: usize) -> Result<Self, SetupError> {
-        let mut builder = RouterBuilder::new();
-        for binding in descriptor::read_bindings(&pool)? {
-            let (segments, _) = binding.template.flatten();
-            let method = binding.method.full_name().to_owned();
-            let http_method = binding.http_method.clone();
-            let verb = binding.template.verb.clone();
-            builder
-                .insert(http_method, &segments, verb.as_deref(), Arc::new(binding))
-                .map_err(|duplicate| SetupError(format!("{method}: {duplicate}")))?;
-        }
-        Ok(Gateway {
-            inner: Arc::new(Inner {
-                router: builder.build(),
-                backend,
-                renderer: Renderer::new(pool),
-                max_body_bytes,
-            }),
-        })
+    /// A builder serving every binding in `pool` by calling `routes` (the
+    /// same tonic services a gRPC server would serve).
+    pub fn builder(pool: DescriptorPool, routes: Routes) -> GatewayBuilder {
+        GatewayBuilder::from_pool(pool, routes)
+    }
+
+    /// A builder over bindings already read (and shared with, say, the
+    /// OpenAPI document).
+    pub fn builder_with_bindings(bindings: Bindings, routes: Routes) -> GatewayBuilder {
+        GatewayBuilder::from_bindings(bindings, routes)
     }
 
     /// Serves one HTTP request. With `debug` logging on, each request is
@@ -108,12 +104,7 @@ impl Gateway {
         });
         let response = match self.transcode(request).await {
             Ok(response) => response,
-            Err(error) => {
-                if error.code() == tonic::Code::Internal || error.code() == tonic::Code::Unknown {
-                    tracing::error!(code = ?error.code(), message = error.message(), "request failed");
-                }
-                self.inner.renderer.error(error)
-            }
+            Err(error) => self.inner.renderer.error(error),
         };
         if let Some((method, path, started)) = traced {
             let status = response.status().as_u16();
@@ -129,90 +120,107 @@ impl Gateway {
             return self.websocket(parts).await;
         }
         let path = parts.uri.path();
-        let (binding, segments) = match inner.router.lookup(&parts.method, path) {
+        let (binding, segments) = match inner.bindings.router.lookup(&parts.method, path) {
             Lookup::Found { payload, segments } => (payload, segments),
             Lookup::MethodNotAllowed { allow } => {
                 return Err(HttpError::method_not_allowed(&parts.method, path, allow));
             }
             Lookup::NotFound => return Err(HttpError::not_found(&parts.method, path)),
         };
-        let method = &binding.method;
-        if !method.is_client_streaming() && !method.is_server_streaming() {
-            let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
-            let message = weave(binding, &segments, &parts, &body)?;
-            let output = inner
-                .backend
-                .unary(&binding.grpc_path, &parts.headers, message.encode_to_vec().into())
-                .await?;
-            return inner.renderer.success(binding, &output);
-        }
-        let (body, unary_request) = if method.is_client_streaming() {
+        let source = if binding.method.is_client_streaming() {
             check_content_type(&parts.headers, BodyKind::Ndjson)?;
-            (body, None)
+            let lines = ndjson::lines(body, inner.max_body_bytes).boxed();
+            payload_source(binding, &segments, &parts, "line", lines)
         } else {
-            let body = read_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
-            let message = weave(binding, &segments, &parts, &body)?;
-            (
-                Body::empty(),
-                Some(frames::encode_frame(&message.encode_to_vec())?),
-            )
+            let body = collect_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
+            RequestSource::One(weave(binding, &segments, &parts, &body)?)
         };
-        let call = self.streaming_call(binding, &segments, &parts);
-        streaming::serve(&inner.backend, &inner.renderer, call, body, unary_request).await
+        let call = call::start(&inner.backend, binding, &parts.headers, source).await?;
+        if !binding.method.is_server_streaming() {
+            return inner.renderer.success(binding, &call.single().await?);
+        }
+        let framing = Framing::from_accept(&parts.headers);
+        streaming::http_response(call, binding.clone(), inner.renderer.clone(), framing).await
     }
 
     /// A WebSocket upgrade on the path of a streaming binding.
     async fn websocket(&self, parts: http::request::Parts) -> Result<Response<Body>, HttpError> {
-        let inner = &self.inner;
         let path = parts.uri.path();
-        let Some((binding, segments)) = websocket::find_binding(&inner.router, path) else {
+        let Some((binding, segments)) = websocket::find_binding(&self.inner.bindings.router, path) else {
             let message = format!("no streaming method to open as a WebSocket at {path}");
             return Err(tonic::Status::not_found(message).into());
         };
+        let binding = binding.clone();
         let unary_request = if binding.method.is_client_streaming() {
             None
         } else {
-            let message = weave(binding, &segments, &parts, b"")?;
-            Some(frames::encode_frame(&message.encode_to_vec())?)
+            Some(weave(&binding, &segments, &parts, b"")?)
         };
-        let call = self.streaming_call(binding, &segments, &parts);
-        websocket::serve(
-            inner.backend.clone(),
-            inner.renderer.clone(),
-            call,
-            parts,
-            unary_request,
-        )
+        let weaver = weaver(&binding, &segments, &parts);
+        let headers = parts.headers.clone();
+        let gateway = self.clone();
+        websocket::accept(parts, self.inner.max_body_bytes, move |socket| {
+            gateway.serve_socket(socket, binding, headers, weaver, unary_request)
+        })
         .await
     }
-}
 
-impl Gateway {
-    /// What a streaming call keeps of its request, for as long as it runs.
-    fn streaming_call(
-        &self,
-        binding: &Arc<Binding>,
-        segments: &[&str],
-        parts: &http::request::Parts,
-    ) -> StreamingCall {
-        StreamingCall {
-            binding: binding.clone(),
-            segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
-            query: parts.uri.query().map(str::to_owned),
-            headers: parts.headers.clone(),
-            max_line_bytes: self.inner.max_body_bytes,
-        }
+    /// Runs a streaming call on an open WebSocket.
+    async fn serve_socket(
+        self,
+        socket: axum::extract::ws::WebSocket,
+        binding: Arc<Binding>,
+        headers: http::HeaderMap,
+        weaver: Weaver,
+        unary_request: Option<bytes::Bytes>,
+    ) {
+        let inner = &self.inner;
+        let (sender, receiver) = socket.split();
+        let source = match unary_request {
+            Some(message) => RequestSource::One(message),
+            None => RequestSource::Payloads {
+                weaver,
+                unit: "message",
+                payloads: websocket::payloads(receiver).boxed(),
+            },
+        };
+        let chunks = match call::start(&inner.backend, &binding, &headers, source).await {
+            Ok(call) => ResponseStream::new(None, call, binding, inner.renderer.clone(), Framing::WebSocket)
+                .into_stream()
+                .map(|chunk| chunk.unwrap_or_else(|never| match never {}))
+                .boxed(),
+            Err(error) => {
+                let chunk = Framing::WebSocket.error(&inner.renderer.error_json(&error));
+                futures_util::stream::iter([chunk]).boxed()
+            }
+        };
+        websocket::send_all(sender, chunks).await;
     }
 }
 
-/// The request message of a unary request (or of a server stream).
+impl tower::Service<Request<Body>> for Gateway {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let gateway = self.clone();
+        Box::pin(async move { Ok(gateway.handle(request).await) })
+    }
+}
+
+/// The encoded request message of a unary request (or of a server stream).
 fn weave(
     binding: &Binding,
     segments: &[&str],
     parts: &http::request::Parts,
     body: &[u8],
-) -> Result<prost_reflect::DynamicMessage, HttpError> {
-    build_request(
+) -> Result<bytes::Bytes, HttpError> {
+    let message = build_request(
         binding,
         &HttpRequestParts {
             segments,
@@ -220,86 +228,30 @@ fn weave(
             body,
             if_match: parts.headers.get(header::IF_MATCH),
         },
-    )
+    )?;
+    Ok(message.encode_to_vec().into())
 }
 
-/// Reads the whole body under the size limit, checking that a body the
-/// binding reads is JSON.
-async fn read_body(
-    body: Body,
-    headers: &HeaderMap,
-    selector: &BodySelector,
-    limit: usize,
-) -> Result<bytes::Bytes, HttpError> {
-    let declared_length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > limit as u64) {
-        return Err(HttpError::payload_too_large(limit));
-    }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(HttpError::payload_too_large(limit));
-        }
-        Err(error) => {
-            return Err(
-                tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into(),
-            );
-        }
-    };
-    if !matches!(selector, BodySelector::None) && !bytes.is_empty() {
-        check_content_type(headers, BodyKind::Json)?;
-    }
-    Ok(bytes)
-}
-
-/// What an HTTP request body holds: one JSON message, or one per line.
-#[derive(Debug, Clone, Copy)]
-enum BodyKind {
-    Json,
-    Ndjson,
-}
-
-impl BodyKind {
-    /// Whether a media type (without parameters, lower case) fits.
-    fn accepts(self, essence: &str) -> bool {
-        let json = essence == "application/json"
-            || (essence.starts_with("application/") && essence.ends_with("+json"));
-        match self {
-            BodyKind::Json => json,
-            BodyKind::Ndjson => {
-                json || matches!(
-                    essence,
-                    "application/x-ndjson" | "application/jsonl" | "application/jsonlines"
-                )
-            }
-        }
-    }
-
-    fn expected(self) -> &'static str {
-        match self {
-            BodyKind::Json => "application/json",
-            BodyKind::Ndjson => "application/x-ndjson (one JSON message per line)",
-        }
+/// What a streamed request message is woven with: the path and the query.
+fn weaver(binding: &Arc<Binding>, segments: &[&str], parts: &http::request::Parts) -> Weaver {
+    Weaver {
+        binding: binding.clone(),
+        segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
+        query: parts.uri.query().map(str::to_owned),
     }
 }
 
-/// A body without a `Content-Type` is taken as what the binding reads.
-fn check_content_type(headers: &HeaderMap, kind: BodyKind) -> Result<(), HttpError> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let text = value.to_str().unwrap_or("");
-    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if kind.accepts(&essence) {
-        Ok(())
-    } else {
-        Err(HttpError::unsupported_media_type(
-            &String::from_utf8_lossy(value.as_bytes()),
-            kind.expected(),
-        ))
+fn payload_source(
+    binding: &Arc<Binding>,
+    segments: &[&str],
+    parts: &http::request::Parts,
+    unit: &'static str,
+    payloads: futures_util::stream::BoxStream<'static, Result<(bytes::Bytes, usize), HttpError>>,
+) -> RequestSource {
+    RequestSource::Payloads {
+        weaver: weaver(binding, segments, parts),
+        unit,
+        payloads,
     }
 }
 
@@ -312,41 +264,4 @@ pub(crate) fn test_pool() -> DescriptorPool {
             .expect("the test descriptor set decodes")
     })
     .clone()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_types_are_checked_per_body_kind() {
-        let cases = [
-            (None, true, true),
-            (Some("application/json"), true, true),
-            (Some("application/json; charset=utf-8"), true, true),
-            (Some("Application/JSON"), true, true),
-            (Some("application/merge-patch+json"), true, true),
-            (Some("application/x-ndjson"), false, true),
-            (Some("application/jsonl"), false, true),
-            (Some("text/plain"), false, false),
-            (Some("application/x-www-form-urlencoded"), false, false),
-            (Some("application/jsonx"), false, false),
-        ];
-        for (content_type, json, ndjson) in cases {
-            let mut headers = HeaderMap::new();
-            if let Some(content_type) = content_type {
-                headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
-            }
-            assert_eq!(
-                check_content_type(&headers, BodyKind::Json).is_ok(),
-                json,
-                "{content_type:?}"
-            );
-            assert_eq!(
-                check_content_type(&headers, BodyKind::Ndjson).is_ok(),
-                ndjson,
-                "{content_type:?}"
-            );
-        }
-    }
 }

@@ -94,7 +94,7 @@ pub(crate) fn rpc_status(status: &Status) -> RpcStatus {
 }
 
 fn bad_request(message: String, violations: Vec<Violation>) -> Status {
-    crate::rpc_status::bad_request(message, violations.into_iter().map(|v| (v.field, v.description)))
+    crate::transcode::error::bad_request(message, violations.into_iter().map(|v| (v.field, v.description)))
 }
 
 #[cfg(test)]
@@ -118,7 +118,10 @@ mod tests {
         let rpc = RpcStatus::decode(status.details()).unwrap();
         assert_eq!(rpc.code, 3);
         assert_eq!(rpc.message, status.message());
-        assert_eq!(rpc.details[0].type_url, crate::rpc_status::BAD_REQUEST_TYPE_URL);
+        assert_eq!(
+            rpc.details[0].type_url,
+            crate::transcode::error::BAD_REQUEST_TYPE_URL
+        );
         let detail = BadRequest::decode(rpc.details[0].value.as_slice()).unwrap();
         let fields: Vec<_> = detail.field_violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["name", "email"]);

@@ -30,15 +30,20 @@ use utoipa::openapi::{Components, Info, OpenApi, RefOr};
 use self::comments::Commented as _;
 use self::operations::{OperationContext, operation};
 use self::schemas::Schemas;
-use super::SetupError;
-use super::descriptor::{Binding, read_bindings};
+use crate::transcode::SetupError;
+use crate::transcode::binding::{Binding, Bindings};
 
 const STATUS_MESSAGE: &str = "google.rpc.Status";
 const HTTP_RESPONSE_EXTENSION: &str = "gateway.v1.http_response";
 
 /// The OpenAPI document of every HTTP binding in `pool`.
 pub fn document(pool: &DescriptorPool) -> Result<OpenApi, SetupError> {
-    Ok(build(pool, &read_bindings(pool)?))
+    Ok(document_of(&Bindings::read(pool)?))
+}
+
+/// The OpenAPI document of bindings already read, as the gateway serves them.
+pub fn document_of(bindings: &Bindings) -> OpenApi {
+    build(&bindings.pool, bindings.list.iter().map(|binding| &**binding))
 }
 
 /// The document as pretty-printed JSON, ending with a newline.
@@ -55,7 +60,7 @@ pub fn to_yaml(document: &OpenApi) -> String {
     document.to_yaml().expect("an OpenAPI model always serializes")
 }
 
-pub(crate) fn build(pool: &DescriptorPool, bindings: &[Binding]) -> OpenApi {
+pub(crate) fn build<'b>(pool: &DescriptorPool, bindings: impl IntoIterator<Item = &'b Binding>) -> OpenApi {
     let mut schemas = Schemas::new(pool);
     let status = match pool.get_message_by_name(STATUS_MESSAGE) {
         Some(message) => schemas.message(&message),

@@ -22,8 +22,8 @@ use utoipa::openapi::{Content, RefOr, Required};
 use super::comments::{Commented as _, first_sentence};
 use super::paths::{ParameterRole, PathParameter, openapi_path};
 use super::schemas::{Schemas, is_single_value};
-use crate::transcode::conventions::MaskDefault;
-use crate::transcode::descriptor::{Binding, BodySelector};
+use crate::transcode::binding::conventions::MaskDefault;
+use crate::transcode::binding::{Binding, BodySelector};
 
 const JSON: &str = "application/json";
 const NDJSON: &str = "application/x-ndjson";

@@ -18,8 +18,8 @@
 
 use prost_reflect::FieldDescriptor;
 
-use crate::transcode::descriptor::Binding;
-use crate::transcode::template::Segment;
+use crate::transcode::binding::Binding;
+use crate::transcode::routing::Segment;
 
 /// One path parameter of an OpenAPI path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,7 +219,7 @@ fn singular(collection: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::descriptor::read_bindings;
+    use crate::transcode::binding::read_bindings;
     use crate::transcode::test_pool;
 
     #[test]

@@ -5,6 +5,7 @@ use prost_reflect::DescriptorPool;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::transcode::binding::read_bindings;
 use crate::transcode::routing::{Lookup, RouterBuilder};
 use crate::transcode::test_pool;
 

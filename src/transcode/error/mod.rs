@@ -10,8 +10,13 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Serialize;
 use tonic::Code;
 
-use crate::proto::google::rpc::Status as RpcStatus;
-use crate::rpc_status;
+use crate::transcode::proto::google::rpc::Status as RpcStatus;
+
+mod details;
+
+#[cfg(test)]
+pub(crate) use details::BAD_REQUEST_TYPE_URL;
+pub(crate) use details::bad_request;
 
 /// The HTTP status for a gRPC code (the table of `google/rpc/code.proto`).
 pub(crate) fn http_status(code: Code) -> StatusCode {
@@ -38,6 +43,8 @@ pub(crate) struct HttpError {
     status: tonic::Status,
     http_status: StatusCode,
     allow: Vec<Method>,
+    /// What went wrong inside, for the log only; never rendered.
+    cause: Option<String>,
 }
 
 impl From<tonic::Status> for HttpError {
@@ -46,6 +53,7 @@ impl From<tonic::Status> for HttpError {
             http_status: http_status(status.code()),
             status,
             allow: Vec::new(),
+            cause: None,
         }
     }
 }
@@ -61,6 +69,7 @@ impl HttpError {
             status: tonic::Status::unimplemented(message),
             http_status: StatusCode::METHOD_NOT_ALLOWED,
             allow,
+            cause: None,
         }
     }
 
@@ -70,6 +79,7 @@ impl HttpError {
             status: tonic::Status::invalid_argument(message),
             http_status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
             allow: Vec::new(),
+            cause: None,
         }
     }
 
@@ -79,6 +89,7 @@ impl HttpError {
             status: tonic::Status::resource_exhausted(message),
             http_status: StatusCode::PAYLOAD_TOO_LARGE,
             allow: Vec::new(),
+            cause: None,
         }
     }
 
@@ -86,7 +97,7 @@ impl HttpError {
     /// description is also the message, so it should name the field too.
     pub(crate) fn invalid_field(field: &str, description: &str) -> Self {
         let violation = (field.to_owned(), description.to_owned());
-        rpc_status::bad_request(description.to_owned(), [violation]).into()
+        bad_request(description.to_owned(), [violation]).into()
     }
 
     /// The same error with `context: ` before its message.
@@ -102,8 +113,26 @@ impl HttpError {
         }
     }
 
-    pub(crate) fn code(&self) -> Code {
-        self.status.code()
+    /// INTERNAL with a message for the client and a `cause` for the log.
+    pub(crate) fn internal(message: &str, cause: impl std::fmt::Display) -> Self {
+        HttpError {
+            cause: Some(cause.to_string()),
+            ..tonic::Status::internal(message).into()
+        }
+    }
+
+    /// Logs a failure of the server's own (INTERNAL, UNKNOWN, DATA_LOSS)
+    /// at `error`, with its cause; the renderer calls this once for every
+    /// failure it answers, so each is logged once. Client errors are not
+    /// logged here.
+    pub(crate) fn log(&self) {
+        if matches!(
+            self.status.code(),
+            Code::Internal | Code::Unknown | Code::DataLoss
+        ) {
+            let cause = self.cause.as_deref().unwrap_or("");
+            tracing::error!(code = ?self.status.code(), message = self.status.message(), cause, "request failed");
+        }
     }
 
     pub(crate) fn message(&self) -> &str {

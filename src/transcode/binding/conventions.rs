@@ -13,7 +13,7 @@
 use http::Method;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 
-use super::descriptor::{BodySelector, singular_message};
+use super::fields::{BodySelector, singular_message};
 
 const FIELD_MASK: &str = "google.protobuf.FieldMask";
 const ETAG_FIELD: &str = "etag";

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use http::Method;
 
-use super::template::MatchSegment;
+use crate::transcode::routing::MatchSegment;
 
 /// A route table under construction.
 pub(crate) struct RouterBuilder<T> {
@@ -230,7 +230,7 @@ impl<'a> Search<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::template::PathTemplate;
+    use crate::transcode::routing::PathTemplate;
 
     fn table(routes: &[(&str, &'static str)]) -> Router<&'static str> {
         let mut builder = RouterBuilder::new();

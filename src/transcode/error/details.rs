@@ -5,7 +5,7 @@
 use prost::Message as _;
 use tonic::Code;
 
-use crate::proto::google::rpc::{BadRequest, Status as RpcStatus, bad_request::FieldViolation};
+use crate::transcode::proto::google::rpc::{BadRequest, Status as RpcStatus, bad_request::FieldViolation};
 
 /// The `Any` type URL of `google.rpc.BadRequest`.
 pub(crate) const BAD_REQUEST_TYPE_URL: &str = "type.googleapis.com/google.rpc.BadRequest";

@@ -10,10 +10,15 @@
 use percent_encoding::percent_decode_str;
 use prost_reflect::{DeserializeOptions, DynamicMessage, FieldDescriptor, MessageDescriptor, Value};
 
-use super::conventions::{fill_update_mask, if_match_tag};
-use super::descriptor::{Binding, BodySelector, FieldPath, resolve_field_path, singular_message};
-use super::field_value::parse_field_value;
-use super::status::HttpError;
+use self::field_value::parse_field_value;
+use crate::transcode::binding::conventions::{fill_update_mask, if_match_tag};
+use crate::transcode::binding::{Binding, BodySelector, FieldPath, resolve_field_path, singular_message};
+
+mod body;
+mod field_value;
+
+use crate::transcode::error::HttpError;
+pub(crate) use body::{BodyKind, check_content_type, collect_body};
 
 /// What the weave reads from the HTTP request.
 pub(crate) struct HttpRequestParts<'a> {
@@ -235,5 +240,4 @@ fn field_slot<'m>(message: &'m mut DynamicMessage, path: &[FieldDescriptor]) -> 
 }
 
 #[cfg(test)]
-#[path = "request_tests.rs"]
 mod tests;

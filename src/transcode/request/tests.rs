@@ -5,7 +5,7 @@ use http::Method;
 use serde_json::json;
 
 use super::*;
-use crate::transcode::descriptor::read_bindings;
+use crate::transcode::binding::read_bindings;
 use crate::transcode::routing::{Lookup, Router, RouterBuilder};
 use crate::transcode::test_pool;
 

@@ -1,0 +1,192 @@
+//! How a binding reaches the service: in process, through tonic's own tower
+//! service (`tonic::service::Routes`), with request messages as gRPC frames
+//! and response messages read frame by frame as the service sends them. No
+//! network hop and no hand-written per-method glue: every registered
+//! service, with every interceptor and layer it has, sees a REST call as it
+//! sees a gRPC call, and the engine needs only the method's gRPC path.
+//!
+//! Unary methods of services also registered with
+//! [`Backend::with_direct`] skip the framing and tonic's router and codec:
+//! generated code calls the service trait with the decoded message (see
+//! `direct`).
+//!
+//! - `frames` — the gRPC length-prefixed message framing;
+//! - `metadata` — which HTTP headers become gRPC metadata.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use http::{Extensions, HeaderMap, HeaderValue, Request, header};
+use http_body_util::{BodyExt as _, Full};
+use tonic::service::Routes;
+use tower::ServiceExt as _;
+
+use self::direct::DirectService;
+use self::frames::{FrameDecoder, encode_frame};
+
+pub mod direct;
+pub(crate) mod frames;
+mod metadata;
+
+pub(crate) use metadata::metadata_from;
+
+/// The request messages of a call: one encoded message, or a stream of
+/// gRPC frames read as the service asks for them.
+pub(crate) enum Requests {
+    One(Bytes),
+    /// Each item is one encoded frame.
+    Stream(BoxStream<'static, Result<Bytes, tonic::Status>>),
+}
+
+/// The response messages of a call, as the service sends them.
+pub(crate) enum Responses {
+    /// The answer of a direct call, until it is taken.
+    Direct(Option<Bytes>),
+    Routed(ResponseMessages),
+}
+
+impl Responses {
+    /// The next message; the call's status if it failed; `None` at a
+    /// successful end.
+    pub(crate) async fn next(&mut self) -> Option<Result<Bytes, tonic::Status>> {
+        match self {
+            Responses::Direct(answer) => answer.take().map(Ok),
+            Responses::Routed(messages) => messages.next().await,
+        }
+    }
+}
+
+/// The in-process gRPC services, callable with encoded messages.
+#[derive(Clone)]
+pub(crate) struct Backend {
+    routes: Routes,
+    /// The directly callable unary methods, by gRPC path.
+    direct: HashMap<&'static str, Arc<dyn DirectService>>,
+}
+
+impl Backend {
+    /// Calls go to `routes`, the same services the gRPC port serves, or
+    /// for the unary methods in `direct` (by gRPC path) to those.
+    pub(crate) fn new(routes: Routes, direct: HashMap<&'static str, Arc<dyn DirectService>>) -> Self {
+        Backend { routes, direct }
+    }
+
+    /// Starts a call of any kind with `requests` and the gRPC `metadata`
+    /// (see [`metadata_from`]): a single request to a directly callable
+    /// unary method is called directly, anything else goes through
+    /// `routes` as gRPC frames.
+    pub(crate) async fn start(
+        &self,
+        grpc_path: &str,
+        metadata: HeaderMap,
+        requests: Requests,
+    ) -> Result<Responses, tonic::Status> {
+        match requests {
+            Requests::One(message) => {
+                if let Some(service) = self.direct.get(grpc_path) {
+                    let metadata = tonic::metadata::MetadataMap::from_headers(metadata);
+                    let request = tonic::Request::from_parts(metadata, Extensions::default(), message);
+                    let answer = service.call(grpc_path, request).await?;
+                    return Ok(Responses::Direct(Some(answer)));
+                }
+                let body = Full::new(encode_frame(&message)?);
+                self.call(grpc_path, metadata, body).await.map(Responses::Routed)
+            }
+            Requests::Stream(frames) => {
+                // axum's body keeps the stream behind a `SyncWrapper`, as
+                // tonic's router needs a `Sync` body.
+                let body = axum::body::Body::from_stream(frames);
+                self.call(grpc_path, metadata, body).await.map(Responses::Routed)
+            }
+        }
+    }
+
+    /// Calls through `routes`: `body` carries the request messages as gRPC
+    /// frames; the answer yields the response messages as they come.
+    async fn call<B>(
+        &self,
+        grpc_path: &str,
+        metadata: HeaderMap,
+        body: B,
+    ) -> Result<ResponseMessages, tonic::Status>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<tower::BoxError>,
+    {
+        let mut request = Request::post(grpc_path)
+            .body(body)
+            .map_err(|error| tonic::Status::internal(format!("building the call failed: {error}")))?;
+        let headers = request.headers_mut();
+        *headers = metadata;
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        let response = self
+            .routes
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|infallible| match infallible {});
+        let (parts, body) = response.into_parts();
+        // A trailers-only response carries its status in the headers.
+        if let Some(status) = tonic::Status::from_header_map(&parts.headers).filter(is_error) {
+            return Err(status);
+        }
+        Ok(ResponseMessages {
+            body,
+            decoder: FrameDecoder::default(),
+            finished: false,
+        })
+    }
+}
+
+/// The response messages of a call, read as the service sends them.
+pub(crate) struct ResponseMessages {
+    body: tonic::body::Body,
+    decoder: FrameDecoder,
+    finished: bool,
+}
+
+impl ResponseMessages {
+    /// The next message; the call's status if it failed; `None` at a
+    /// successful end.
+    pub(crate) async fn next(&mut self) -> Option<Result<Bytes, tonic::Status>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            match self.decoder.next_message() {
+                Ok(Some(message)) => return Some(Ok(message)),
+                Ok(None) => {}
+                Err(status) => return Some(Err(self.finish(status))),
+            }
+            match self.body.frame().await {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => self.decoder.push(&data),
+                    Err(frame) => {
+                        let status = frame.trailers_ref().and_then(tonic::Status::from_header_map);
+                        if let Some(status) = status.filter(is_error) {
+                            return Some(Err(self.finish(status)));
+                        }
+                    }
+                },
+                Some(Err(status)) => return Some(Err(self.finish(status))),
+                None if self.decoder.has_partial_frame() => {
+                    let status = tonic::Status::internal("the service sent a truncated message");
+                    return Some(Err(self.finish(status)));
+                }
+                None => self.finished = true,
+            }
+        }
+    }
+
+    fn finish(&mut self, status: tonic::Status) -> tonic::Status {
+        self.finished = true;
+        status
+    }
+}
+
+fn is_error(status: &tonic::Status) -> bool {
+    status.code() != tonic::Code::Ok
+}

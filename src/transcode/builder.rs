@@ -1,0 +1,98 @@
+//! How a [`Gateway`] is put together: the bindings (read from a descriptor
+//! pool, or already read), the tonic services that serve them, and the
+//! options, each with a default.
+//!
+//! ```no_run
+//! # fn routes() -> tonic::service::Routes { tonic::service::Routes::default() }
+//! # fn main() -> Result<(), gateway::transcode::SetupError> {
+//! use gateway::transcode::Gateway;
+//! let pool = prost_reflect::DescriptorPool::decode(gateway::proto::FILE_DESCRIPTOR_SET).unwrap();
+//! let gateway = Gateway::builder(pool, routes()).max_body_bytes(64 * 1024).build()?;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use prost_reflect::DescriptorPool;
+use tonic::service::Routes;
+
+use crate::transcode::backend::Backend;
+use crate::transcode::backend::direct::DirectService;
+use crate::transcode::binding::Bindings;
+use crate::transcode::response::Renderer;
+use crate::transcode::{Gateway, Inner, SetupError};
+
+/// The largest HTTP request body (and NDJSON line, and WebSocket message)
+/// the gateway reads unless told otherwise: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Builds a [`Gateway`]; see [`Gateway::builder`].
+#[must_use]
+pub struct GatewayBuilder {
+    bindings: BindingSource,
+    routes: Routes,
+    direct: Vec<Arc<dyn DirectService>>,
+    max_body_bytes: usize,
+}
+
+enum BindingSource {
+    Pool(DescriptorPool),
+    Read(Bindings),
+}
+
+impl GatewayBuilder {
+    fn new(bindings: BindingSource, routes: Routes) -> Self {
+        GatewayBuilder {
+            bindings,
+            routes,
+            direct: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    pub(crate) fn from_pool(pool: DescriptorPool, routes: Routes) -> Self {
+        Self::new(BindingSource::Pool(pool), routes)
+    }
+
+    pub(crate) fn from_bindings(bindings: Bindings, routes: Routes) -> Self {
+        Self::new(BindingSource::Read(bindings), routes)
+    }
+
+    /// The largest request body, NDJSON line or WebSocket message, in
+    /// bytes; larger ones get 413 (or INVALID_ARGUMENT naming the line).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Calls the unary methods of `service` directly, without gRPC framing
+    /// or tonic's router; it must wrap the same service instance as the
+    /// routes do. Streaming methods always go through the routes.
+    pub fn direct(mut self, service: impl DirectService) -> Self {
+        self.direct.push(Arc::new(service));
+        self
+    }
+
+    /// Reads the bindings (unless given) and builds the route table.
+    pub fn build(self) -> Result<Gateway, SetupError> {
+        let bindings = match self.bindings {
+            BindingSource::Pool(pool) => Bindings::read(&pool)?,
+            BindingSource::Read(bindings) => bindings,
+        };
+        let mut direct = HashMap::new();
+        for service in self.direct {
+            for path in service.unary_paths() {
+                direct.insert(*path, service.clone());
+            }
+        }
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                renderer: Renderer::new(bindings.pool.clone()),
+                backend: Backend::new(self.routes, direct),
+                bindings,
+                max_body_bytes: self.max_body_bytes,
+            }),
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! The one call path. Every REST call, whatever its kind (unary, server,
+//! client or bidi streaming) and whatever carries its messages (one woven
+//! request, NDJSON lines, WebSocket frames), is started by [`start`] and
+//! read through the [`Call`] it returns; the sinks (an HTTP response, a
+//! streamed HTTP body, a socket) only render what it yields.
+//!
+//! A request source that breaks off (a bad line, a malformed frame) is
+//! recorded once, here: that failure outranks the status the service
+//! reports after its input stopped, so the client hears about line 3 rather
+//! than "the stream ended early".
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt as _};
+use http::HeaderMap;
+use prost::Message as _;
+
+use crate::transcode::backend::frames::encode_frame;
+use crate::transcode::backend::{Backend, Requests, Responses, metadata_from};
+use crate::transcode::binding::Binding;
+use crate::transcode::error::HttpError;
+use crate::transcode::request::{HttpRequestParts, build_request};
+
+/// Where a call's request messages come from.
+pub(crate) enum RequestSource {
+    /// One request, already woven and encoded (unary and server-streaming calls).
+    One(Bytes),
+    /// Payloads woven one by one as the service asks for them (client and
+    /// bidi streaming): each item is a JSON message and its 1-based position.
+    Payloads {
+        weaver: Weaver,
+        /// What a position counts, for error messages: `line`, `message`.
+        unit: &'static str,
+        payloads: futures_util::stream::BoxStream<'static, Result<(Bytes, usize), HttpError>>,
+    },
+}
+
+/// What weaving a streamed request message needs of the HTTP request,
+/// owned so that payloads can be woven while the call runs.
+pub(crate) struct Weaver {
+    pub(crate) binding: Arc<Binding>,
+    pub(crate) segments: Vec<String>,
+    pub(crate) query: Option<String>,
+}
+
+impl Weaver {
+    /// One request message (path, query and `body`) as a gRPC frame;
+    /// errors start with `position`, e.g. `line 3`.
+    fn weave(&self, body: &[u8], position: &str) -> Result<Bytes, HttpError> {
+        let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        let parts = HttpRequestParts {
+            segments: &segments,
+            query: self.query.as_deref(),
+            body,
+            if_match: None,
+        };
+        let message = build_request(&self.binding, &parts).map_err(|error| error.in_context(position))?;
+        Ok(encode_frame(&message.encode_to_vec())?)
+    }
+}
+
+/// The first failure of the request side, shared by the source (which
+/// records it) and the [`Call`] (which reports it).
+type RequestFailure = Arc<Mutex<Option<HttpError>>>;
+
+/// A started call: its response messages as the service sends them.
+pub(crate) struct Call {
+    responses: Responses,
+    failure: RequestFailure,
+}
+
+/// Starts the call of `binding` with the messages of `source`; `headers`
+/// are the HTTP request's, of which the forwarded ones become metadata.
+pub(crate) async fn start(
+    backend: &Backend,
+    binding: &Binding,
+    headers: &HeaderMap,
+    source: RequestSource,
+) -> Result<Call, HttpError> {
+    let failure = RequestFailure::default();
+    let metadata = metadata_from(headers);
+    let requests = match source {
+        RequestSource::One(message) => Requests::One(message),
+        RequestSource::Payloads {
+            weaver,
+            unit,
+            payloads,
+        } => Requests::Stream(woven_frames(weaver, unit, payloads, failure.clone()).boxed()),
+    };
+    match backend.start(&binding.grpc_path, metadata, requests).await {
+        Ok(responses) => Ok(Call { responses, failure }),
+        Err(status) => Err(take(&failure).unwrap_or_else(|| status.into())),
+    }
+}
+
+impl Call {
+    /// The next response message; the call's failure; `None` at a
+    /// successful end.
+    pub(crate) async fn next(&mut self) -> Option<Result<Bytes, HttpError>> {
+        match self.responses.next().await {
+            Some(Ok(message)) => Some(Ok(message)),
+            Some(Err(status)) => Some(Err(take(&self.failure).unwrap_or_else(|| status.into()))),
+            None => take(&self.failure).map(Err),
+        }
+    }
+
+    /// The one response message of a call whose responses do not stream.
+    pub(crate) async fn single(mut self) -> Result<Bytes, HttpError> {
+        let message = match self.next().await {
+            Some(answer) => answer?,
+            None => return Err(tonic::Status::internal("the service sent no response message").into()),
+        };
+        match self.next().await {
+            None => Ok(message),
+            Some(Err(error)) => Err(error),
+            Some(Ok(_)) => {
+                Err(tonic::Status::internal("the service sent more than one response message").into())
+            }
+        }
+    }
+}
+
+fn take(failure: &RequestFailure) -> Option<HttpError> {
+    failure
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+}
+
+/// The payloads woven into gRPC frames. The first failure is recorded and
+/// ends the stream, with INVALID_ARGUMENT for the service.
+fn woven_frames(
+    weaver: Weaver,
+    unit: &'static str,
+    payloads: impl Stream<Item = Result<(Bytes, usize), HttpError>> + Send + Unpin + 'static,
+    failure: RequestFailure,
+) -> impl Stream<Item = Result<Bytes, tonic::Status>> + Send + 'static {
+    futures_util::stream::unfold(
+        (payloads, weaver, failure, false),
+        move |(mut payloads, weaver, failure, stopped)| async move {
+            if stopped {
+                return None;
+            }
+            let frame = match payloads.next().await? {
+                Ok((payload, position)) => weaver.weave(&payload, &format!("{unit} {position}")),
+                Err(error) => Err(error),
+            };
+            match frame {
+                Ok(frame) => Some((Ok(frame), (payloads, weaver, failure, false))),
+                Err(error) => {
+                    let reported = tonic::Status::invalid_argument(error.message().to_owned());
+                    *failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
+                    Some((Err(reported), (payloads, weaver, failure, true)))
+                }
+            }
+        },
+    )
+}
