@@ -12,6 +12,8 @@ const ENTRY_FILES: &[&str] = &[
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 ];
+/// The engine's own messages, added to any pool that lacks them.
+const ENGINE_FILES: &[&str] = &["google/rpc/status.proto", "google/rpc/error_details.proto"];
 const TEST_FILES: &[&str] = &[
     "testdata/library.proto",
     "google/rpc/status.proto",
@@ -30,9 +32,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
 
-    // The engine's unit tests run against a service of their own.
+    let mut engine_compiler = protox::Compiler::new([PROTO_ROOT])?;
+    engine_compiler.include_imports(true);
+    engine_compiler.open_files(ENGINE_FILES)?;
+    fs::write(
+        out_dir.join("engine_descriptors.bin"),
+        engine_compiler.encode_file_descriptor_set(),
+    )?;
+
+    // The engine's unit tests, and `examples/library.rs`, run against a
+    // service of their own, `gateway.test.Library`.
     let mut test_compiler = protox::Compiler::new([PROTO_ROOT])?;
-    test_compiler.include_imports(true);
+    test_compiler.include_source_info(true).include_imports(true);
     test_compiler.open_files(TEST_FILES)?;
     fs::write(
         out_dir.join("test_descriptors.bin"),
@@ -52,6 +63,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .out_dir(&out_dir)
         .service_generator(Box::new(WithDirectCalls { tonic }))
         .compile_fds(file_descriptor_set)?;
+
+    // Its Rust code, for the example, in a folder of its own; the types it
+    // shares with the engine (`google.*`) are the engine's.
+    let test_out = out_dir.join("library");
+    fs::create_dir_all(&test_out)?;
+    let test_set = test_compiler.file_descriptor_set();
+    prost_build::Config::new()
+        .out_dir(&test_out)
+        .extern_path(".google.api", "::gateway::transcode::proto::google::api")
+        .extern_path(".google.rpc", "::gateway::transcode::proto::google::rpc")
+        .service_generator(Box::new(WithDirectCalls {
+            tonic: tonic_prost_build::configure()
+                .build_client(true)
+                .build_server(true)
+                .service_generator(),
+        }))
+        .compile_fds(test_set)?;
     Ok(())
 }
 

@@ -7,90 +7,31 @@
 //!
 //! `cargo bench --bench dispatch`
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gateway::proto::users::v1::user_service_direct::UserServiceDirect;
 use gateway::proto::users::v1::user_service_server::{UserService, UserServiceServer};
-use gateway::proto::users::v1::{
-    BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse,
-    ListUsersRequest, ListUsersResponse, StreamUsersRequest, SyncRequest, SyncResponse, UpdateUserRequest,
-    User,
-};
+use gateway::proto::users::v1::{GetUserRequest, User};
 use gateway::transcode::bench_support::Dispatcher;
 use prost::Message as _;
+use stub::StubService;
+use tonic::Request;
 use tonic::service::Routes;
-use tonic::{Request, Response, Status};
 
-/// The stream type of the RPCs this service does not implement.
-type Unimplemented<T> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<T, Status>> + Send>>;
+#[path = "../tests/common/stub.rs"]
+#[allow(dead_code)] // Only GetUser is measured.
+mod stub;
 
 /// A service that answers GetUser from memory and nothing else.
-struct InMemory {
-    users: HashMap<String, User>,
-}
-
-#[tonic::async_trait]
-impl UserService for InMemory {
-    async fn create_user(&self, _: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
-        Err(Status::unimplemented("bench"))
-    }
-
-    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<GetUserResponse>, Status> {
-        let user = self.users.get(&request.get_ref().id).cloned();
-        Ok(Response::new(GetUserResponse { user }))
-    }
-
-    async fn list_users(&self, _: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
-        Err(Status::unimplemented("bench"))
-    }
-
-    async fn update_user(&self, _: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
-        Err(Status::unimplemented("bench"))
-    }
-
-    async fn delete_user(&self, _: Request<DeleteUserRequest>) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented("bench"))
-    }
-
-    type StreamUsersStream = Unimplemented<User>;
-
-    async fn stream_users(
-        &self,
-        _: Request<StreamUsersRequest>,
-    ) -> Result<Response<Self::StreamUsersStream>, Status> {
-        Err(Status::unimplemented("bench"))
-    }
-
-    async fn bulk_create_users(
-        &self,
-        _: Request<tonic::Streaming<CreateUserRequest>>,
-    ) -> Result<Response<BulkCreateUsersResponse>, Status> {
-        Err(Status::unimplemented("bench"))
-    }
-
-    type SyncUsersStream = Unimplemented<SyncResponse>;
-
-    async fn sync_users(
-        &self,
-        _: Request<tonic::Streaming<SyncRequest>>,
-    ) -> Result<Response<Self::SyncUsersStream>, Status> {
-        Err(Status::unimplemented("bench"))
-    }
-}
-
-fn service() -> InMemory {
-    let user = User {
+fn service() -> StubService {
+    StubService::default().with_user(User {
         id: "01930000-0000-7000-8000-000000000001".into(),
         name: "Ada Lovelace".into(),
         email: "ada@example.com".into(),
         tags: vec!["math".into()],
         ..User::default()
-    };
-    InMemory {
-        users: HashMap::from([(user.id.clone(), user)]),
-    }
+    })
 }
 
 fn dispatch(c: &mut Criterion) {

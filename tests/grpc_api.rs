@@ -3,44 +3,15 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::{TestServer, assert_error_body};
+use common::{TestServer, assert_error_body, create_request, full_request};
 use gateway::proto::google::rpc::{BadRequest, Status as RpcStatus};
-use gateway::proto::users::v1::{
-    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, User, UserRole,
-};
+use gateway::proto::users::v1::{DeleteUserRequest, GetUserRequest, ListUsersRequest, User, UserRole};
 use prost::Message as _;
 use serde_json::{Value, json};
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-
-fn create_request(name: &str, email: &str) -> CreateUserRequest {
-    CreateUserRequest {
-        name: name.to_owned(),
-        email: email.to_owned(),
-        ..Default::default()
-    }
-}
-
-fn full_request() -> CreateUserRequest {
-    CreateUserRequest {
-        name: "Grace Hopper".to_owned(),
-        email: "grace@example.com".to_owned(),
-        role: UserRole::Admin as i32,
-        address: Some(Address {
-            street: "1 Compiler Rd".to_owned(),
-            city: "Arlington".to_owned(),
-            state: "VA".to_owned(),
-            country: "US".to_owned(),
-            postal_code: "22201".to_owned(),
-        }),
-        tags: vec!["navy".to_owned(), "cobol".to_owned()],
-        metadata: HashMap::from([("rank".to_owned(), "rear admiral".to_owned())]),
-    }
-}
 
 /// The REST rendering that `user` should have.
 fn user_json(user: &User) -> Value {
@@ -68,12 +39,12 @@ async fn create_get_list_delete() {
     let mut client = server.grpc().await;
 
     let created = client
-        .create_user(full_request())
+        .create_user(full_request("grace@example.com"))
         .await
         .expect("create")
         .into_inner();
     assert!(!created.id.is_empty());
-    let expected = full_request();
+    let expected = full_request("grace@example.com");
     assert_eq!(
         (
             &created.name,
@@ -104,7 +75,7 @@ async fn create_get_list_delete() {
     assert_eq!(fetched.user.as_ref(), Some(&created));
 
     let second = client
-        .create_user(create_request("Second", "second@example.com"))
+        .create_user(create_request("Second", "second@example.com", &[]))
         .await
         .expect("create a second user")
         .into_inner();
@@ -168,7 +139,10 @@ async fn create_get_list_delete() {
 async fn invalid_users_carry_a_bad_request_detail() {
     let server = TestServer::start().await;
     let mut client = server.grpc().await;
-    let status = client.create_user(create_request("", "nope")).await.unwrap_err();
+    let status = client
+        .create_user(create_request("", "nope", &[]))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(!status.details().is_empty(), "grpc-status-details-bin is present");
 
@@ -217,11 +191,11 @@ async fn duplicates_and_missing_users() {
     let server = TestServer::start().await;
     let mut client = server.grpc().await;
     client
-        .create_user(create_request("Eve", "eve@example.com"))
+        .create_user(create_request("Eve", "eve@example.com", &[]))
         .await
         .expect("create");
     let duplicate = client
-        .create_user(create_request("Eve Again", "EVE@example.com"))
+        .create_user(create_request("Eve Again", "EVE@example.com", &[]))
         .await
         .unwrap_err();
     assert_eq!(duplicate.code(), Code::AlreadyExists, "{duplicate:?}");
@@ -270,7 +244,7 @@ async fn what_grpc_creates_rest_reads_and_grpc_deletes_rest_misses() {
     let server = TestServer::start().await;
     let mut client = server.grpc().await;
     let user = client
-        .create_user(full_request())
+        .create_user(full_request("grace@example.com"))
         .await
         .expect("create")
         .into_inner();

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use common::{TestServer, assert_error_body};
+use common::{TestServer, assert_error_body, form_encode};
 use gateway::proto::users::v1::user_service_client::UserServiceClient;
 use gateway::proto::users::v1::{
     Address, CreateUserRequest, DeleteUserRequest, ListUsersRequest, User, UserRole,
@@ -15,10 +15,6 @@ use serde_json::Value;
 use tonic::transport::Channel;
 
 const INVALID_ARGUMENT: i64 = 3;
-
-fn encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
 
 struct Person {
     name: &'static str,
@@ -115,9 +111,9 @@ async fn directory() -> (TestServer, Vec<User>) {
 async fn page(server: &TestServer, filter: &str, order_by: &str, size: usize, token: &str) -> (u16, Value) {
     let path = format!(
         "/v1/users?filter={}&order_by={}&page_size={size}&page_token={}",
-        encode(filter),
-        encode(order_by),
-        encode(token)
+        form_encode(filter),
+        form_encode(order_by),
+        form_encode(token)
     );
     server.get_json(&path).await
 }

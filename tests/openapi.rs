@@ -1,34 +1,24 @@
 //! The OpenAPI document the server serves is the committed one
 //! (`openapi/users.v1.openapi.json`), its YAML form is the same document,
-//! and Swagger UI is served by the binary itself.
+//! and Swagger UI is served by the binary itself. Also the properties of
+//! the users API's document that the engine's own test service cannot show:
+//! routes without path variables, PUT and DELETE, streaming methods.
 
 mod common;
 
 use std::path::Path;
 
 use common::TestServer;
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 const COMMITTED: &str = "openapi/users.v1.openapi.json";
 const REGENERATE: &str = "cargo run -- openapi > openapi/users.v1.openapi.json";
 
-async fn get_text(server: &TestServer, path: &str) -> (u16, String, String) {
-    let response = server.http.get(server.url(path)).send().await.expect("send GET");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = response.text().await.expect("read the body");
-    (status, content_type, text)
-}
-
 #[tokio::test]
 async fn the_served_document_is_the_committed_one() {
     let server = TestServer::start().await;
-    let (status, content_type, served) = get_text(&server, "/openapi.json").await;
+    let (status, content_type, served) = server.get_text("/openapi.json", None).await;
     assert_eq!(status, 200);
     assert_eq!(content_type, "application/json");
     let committed =
@@ -52,8 +42,8 @@ async fn the_served_document_is_the_committed_one() {
 #[tokio::test]
 async fn the_yaml_document_is_the_same_document() {
     let server = TestServer::start().await;
-    let (_, _, json) = get_text(&server, "/openapi.json").await;
-    let (status, content_type, yaml) = get_text(&server, "/openapi.yaml").await;
+    let (_, _, json) = server.get_text("/openapi.json", None).await;
+    let (status, content_type, yaml) = server.get_text("/openapi.yaml", None).await;
     assert_eq!(status, 200);
     assert_eq!(content_type, "application/yaml");
     let from_yaml: Value = yaml_serde::from_str(&yaml).expect("the YAML parses");
@@ -67,18 +57,18 @@ async fn swagger_ui_is_served_by_the_binary_and_points_at_the_document() {
     let server = TestServer::start().await;
     // `/docs` redirects to `/docs/` (followed here).
     for path in ["/docs", "/docs/"] {
-        let (status, content_type, page) = get_text(&server, path).await;
+        let (status, content_type, page) = server.get_text(path, None).await;
         assert_eq!(status, 200, "{path}");
         assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
         assert!(page.contains("swagger-ui"), "{path}: {page}");
     }
-    let (status, _, initializer) = get_text(&server, "/docs/swagger-initializer.js").await;
+    let (status, _, initializer) = server.get_text("/docs/swagger-initializer.js", None).await;
     assert_eq!(status, 200);
     let compact: String = initializer.split_whitespace().collect();
     assert!(compact.contains("\"url\":\"/openapi.json\""), "{initializer}");
     assert!(compact.contains("\"validatorUrl\":\"none\""), "{initializer}");
     for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"] {
-        let (status, _, body) = get_text(&server, asset).await;
+        let (status, _, body) = server.get_text(asset, None).await;
         assert_eq!(status, 200, "{asset}");
         assert!(body.len() > 10_000, "{asset} is the real asset");
     }
@@ -86,4 +76,99 @@ async fn swagger_ui_is_served_by_the_binary_and_points_at_the_document() {
     let (status, _) = server.get_json("/v1/users").await;
     assert_eq!(status, 200);
     server.shutdown().await;
+}
+
+/// The document the server serves, as JSON.
+fn served_document() -> Value {
+    let document = gateway::server::openapi_document().expect("the document builds");
+    serde_json::from_str(&gateway::transcode::openapi::to_json(&document)).expect("valid JSON")
+}
+
+/// A request path for an OpenAPI path: each `{parameter}` becomes `x`.
+fn concrete(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}').expect("a closed parameter");
+        out.push_str(&rest[..open]);
+        out.push('x');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every operation of the document reaches a route of the server (the
+/// service may still refuse the empty request), and there is one
+/// operation per route.
+#[tokio::test]
+async fn every_documented_operation_is_served_and_every_route_documented() {
+    let document = served_document();
+    let server = TestServer::start().await;
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            operations += 1;
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method");
+            let request_path = concrete(path);
+            let response = server.send(method.clone(), &request_path, None).await;
+            let status = response.status().as_u16();
+            let body = response.text().await.expect("read the body");
+            assert_ne!(status, 405, "{method} {request_path}: {body}");
+            assert!(
+                !(status == 404 && body.contains("no route for")),
+                "{method} {request_path} ({path}) is not a route: {body}"
+            );
+        }
+    }
+    let pool = prost_reflect::DescriptorPool::decode(gateway::proto::FILE_DESCRIPTOR_SET).expect("decodes");
+    let routes = gateway::transcode::Bindings::read(&pool)
+        .expect("the bindings read")
+        .len();
+    assert_eq!(operations, routes, "one operation per route");
+    server.shutdown().await;
+}
+
+#[test]
+fn an_additional_binding_on_the_same_path_gets_the_next_operation_id() {
+    let users = served_document();
+    assert_eq!(
+        users["paths"]["/v1/users/{user.id}"]["patch"]["operationId"],
+        "UserService_UpdateUser"
+    );
+    assert_eq!(
+        users["paths"]["/v1/users/{user.id}"]["put"]["operationId"],
+        "UserService_UpdateUser2"
+    );
+}
+
+#[test]
+fn responses_have_the_real_status_headers_and_errors() {
+    let users = served_document();
+    let create = &users["paths"]["/v1/users"]["post"]["responses"];
+    let codes: Vec<&String> = create.as_object().expect("responses").keys().collect();
+    assert_eq!(codes, ["201", "400", "409", "default"]);
+    let headers: Vec<&String> = create["201"]["headers"]
+        .as_object()
+        .expect("headers")
+        .keys()
+        .collect();
+    assert_eq!(headers, ["ETag", "Location"]);
+    let get = &users["paths"]["/v1/users/{id}"]["get"]["responses"];
+    let codes: Vec<&String> = get.as_object().expect("responses").keys().collect();
+    assert_eq!(codes, ["200", "400", "404", "default"]);
+    assert_eq!(
+        get["200"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/users.v1.User"}),
+        "response_body: user"
+    );
+    let list = &users["paths"]["/v1/users"]["get"]["responses"];
+    let codes: Vec<&String> = list.as_object().expect("responses").keys().collect();
+    assert_eq!(codes, ["200", "400", "default"]);
+    for code in ["400", "default"] {
+        assert_eq!(
+            list[code]["content"]["application/json"]["schema"],
+            json!({"$ref": "#/components/schemas/google.rpc.Status"})
+        );
+    }
 }

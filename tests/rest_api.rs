@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, assert_error_body, json_response};
+use common::{TestServer, assert_error_body, form_encode, json_body, json_response};
 use reqwest::Method;
 use reqwest::header::{ALLOW, CONTENT_TYPE, LOCATION};
 use serde_json::{Value, json};
@@ -38,29 +38,13 @@ fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> St
 
 /// POSTs `text` to `/v1/users` as `application/json`.
 async fn post_json(server: &TestServer, text: &str) -> reqwest::Response {
-    send(server, Method::POST, "/v1/users", json_body(text)).await
+    server.send(Method::POST, "/v1/users", json_body(text)).await
 }
 
 fn sorted_keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value.as_object().expect("an object").keys().cloned().collect();
     keys.sort_unstable();
     keys
-}
-
-/// An optional request body and its content type.
-type RequestBody<'a> = Option<(&'a str, Vec<u8>)>;
-
-/// Sends `method path` with an optional body of the given content type.
-async fn send(server: &TestServer, method: Method, path: &str, body: RequestBody<'_>) -> reqwest::Response {
-    let mut request = server.http.request(method, server.url(path));
-    if let Some((content_type, bytes)) = body {
-        request = request.header(CONTENT_TYPE, content_type).body(bytes);
-    }
-    request.send().await.expect("send the request")
-}
-
-fn encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 async fn create_named(server: &TestServer, n: usize) -> Value {
@@ -180,7 +164,7 @@ async fn paging_walks_every_user_once_in_creation_order() {
         let query = if token.is_empty() {
             String::new()
         } else {
-            format!("&page_token={}", encode(&token))
+            format!("&page_token={}", form_encode(&token))
         };
         let (status, page) = server.get_json(&format!("/v1/users?page_size=2{query}")).await;
         assert_eq!(status, 200, "{page}");
@@ -235,7 +219,7 @@ async fn tampered_page_tokens_are_rejected() {
     let tampered = String::from_utf8(bytes).unwrap();
     for bad in [tampered.as_str(), "not-a-token", "AAAA"] {
         let (status, body) = server
-            .get_json(&format!("/v1/users?page_token={}", encode(bad)))
+            .get_json(&format!("/v1/users?page_token={}", form_encode(bad)))
             .await;
         assert_eq!(status, 400, "token {bad:?}: {body}");
         assert_error_body(&body, INVALID_ARGUMENT);
@@ -289,10 +273,6 @@ async fn expect_error(response: reqwest::Response, status: u16, code: i64, words
     }
 }
 
-fn json_body(text: &str) -> RequestBody<'static> {
-    Some(("application/json", text.as_bytes().to_vec()))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_google_rpc_status_errors() {
     let server = TestServer::start().await;
@@ -307,20 +287,20 @@ async fn bad_requests_get_google_rpc_status_errors() {
     .await;
     let unknown = r#"{"name": "Ann", "email": "ann@example.com", "nickname": "x"}"#;
     expect_error(post_json(s, unknown).await, 400, INVALID_ARGUMENT, &["nickname"]).await;
-    let unknown_param = send(s, Method::GET, "/v1/users?colour=red", None).await;
+    let unknown_param = s.send(Method::GET, "/v1/users?colour=red", None).await;
     expect_error(unknown_param, 400, INVALID_ARGUMENT, &["colour"]).await;
-    let wrong_type = send(s, Method::GET, "/v1/users?page_size=abc", None).await;
+    let wrong_type = s.send(Method::GET, "/v1/users?page_size=abc", None).await;
     expect_error(wrong_type, 400, INVALID_ARGUMENT, &["page_size"]).await;
-    let put = send(s, Method::PUT, "/v1/users", json_body("{}")).await;
+    let put = s.send(Method::PUT, "/v1/users", json_body("{}")).await;
     expect_error(put, 405, UNIMPLEMENTED, &[]).await;
     for path in ["/v1/nowhere", "/v2/users", "/v1/users/a/b"] {
-        expect_error(send(s, Method::GET, path, None).await, 404, NOT_FOUND, &[]).await;
+        expect_error(s.send(Method::GET, path, None).await, 404, NOT_FOUND, &[]).await;
     }
     let text = Some((
         "text/plain",
         br#"{"name": "Ann", "email": "ann@example.com"}"#.to_vec(),
     ));
-    let plain = send(s, Method::POST, "/v1/users", text).await;
+    let plain = s.send(Method::POST, "/v1/users", text).await;
     expect_error(plain, 415, INVALID_ARGUMENT, &[]).await;
     let (_, listed) = server.get_json("/v1/users").await;
     assert_eq!(listed["users"], json!([]), "no bad request created a user");
@@ -330,7 +310,7 @@ async fn bad_requests_get_google_rpc_status_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_method_lists_the_allowed_ones() {
     let server = TestServer::start().await;
-    let response = send(&server, Method::PUT, "/v1/users", None).await;
+    let response = server.send(Method::PUT, "/v1/users", None).await;
     assert_eq!(response.status().as_u16(), 405);
     let allow = header(&response, ALLOW);
     let methods: Vec<&str> = allow.split(',').map(str::trim).collect();

@@ -9,13 +9,11 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{database_in, free_port, wait_for_tcp};
-use gateway::proto::users::v1::user_service_client::UserServiceClient;
+use common::{GatewayProcess, bulk_create, database_in, guarded_for};
 use gateway::proto::users::v1::{Address, CreateUserRequest, UserRole};
 
 const USERS: usize = 200_000;
@@ -27,16 +25,6 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// The whole stream must be read within this (a liveness guard, not a benchmark).
 const STREAM_GUARD: Duration = Duration::from_secs(300);
 const MAX_GROWTH_BYTES: u64 = 10 * 1024 * 1024;
-
-/// The binary, killed on drop so a failing test leaves nothing behind.
-struct Binary(Child);
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The resident set size of `pid`, in bytes, from `/proc/<pid>/status`.
 fn rss_bytes(pid: u32) -> u64 {
@@ -79,32 +67,15 @@ fn user_request(n: usize) -> CreateUserRequest {
 async fn streaming_200k_users_to_a_slow_reader_keeps_memory_flat() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .arg("--addr")
-        .arg(addr.to_string())
-        .arg("--database")
-        .arg(database_in(dir.path()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the gateway binary");
-    let binary = Binary(child);
-    let pid = binary.0.id();
-    wait_for_tcp(addr).await;
+    let binary = GatewayProcess::start(&database_in(dir.path())).await;
+    let (addr, pid) = (binary.addr(), binary.pid());
 
     // Fill the database over gRPC, a client stream per batch.
-    let mut client = UserServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    let mut client = binary.grpc().await;
     let inserting = Instant::now();
     for batch in 0..USERS / BATCH {
         let requests = (batch * BATCH..(batch + 1) * BATCH).map(user_request);
-        let response = client
-            .bulk_create_users(tokio_stream::iter(requests))
-            .await
-            .expect("BulkCreateUsers")
-            .into_inner();
+        let response = bulk_create(&mut client, requests).await;
         assert_eq!(
             response.created_count as usize,
             BATCH,
@@ -265,9 +236,7 @@ async fn read_stream(addr: SocketAddr, slow_for: Option<u32>) -> StreamRead {
         read.last = tail.trim_end().rsplit('\n').next().unwrap_or_default().to_owned();
         read
     };
-    let mut read = tokio::time::timeout(STREAM_GUARD, read)
-        .await
-        .expect("the stream did not finish in time");
+    let mut read = guarded_for(STREAM_GUARD, "the whole stream", read).await;
     read.elapsed = started.elapsed();
     read
 }

@@ -6,37 +6,16 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::{TestServer, assert_error_body, json_response};
-use futures_util::{SinkExt as _, StreamExt as _};
-use gateway::proto::users::v1::user_service_server::{UserService, UserServiceServer};
-use gateway::proto::users::v1::{
-    BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, GetUserRequest, GetUserResponse,
-    ListUsersRequest, ListUsersResponse, StreamUsersRequest, SyncRequest, SyncResponse, UpdateUserRequest,
-    User,
+use common::{
+    RawResponse, StreamMode, StubService, TestServer, assert_error_body, body_chunk, guarded, json_response,
+    ndjson, serve_engine, sse,
 };
-use gateway::transcode::Gateway;
-use prost_reflect::DescriptorPool;
+use futures_util::{SinkExt as _, StreamExt as _};
+use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status, Streaming};
-
-/// How long any single wait on the network may take before the test fails.
-const GUARD: Duration = Duration::from_secs(10);
-
-/// Awaits `future`, failing the test (instead of hanging) after [`GUARD`].
-async fn guarded<T>(what: &str, future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(GUARD, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {GUARD:?} waiting for {what}"))
-}
 
 /// Creates `users` (name, email, tags) over REST, in order; returns them.
 async fn create_all(server: &TestServer, users: &[(&str, &str, &[&str])]) -> Vec<Value> {
@@ -61,60 +40,10 @@ const PEOPLE: [(&str, &str, &[&str]); 5] = [
 
 /// GETs `path`, asserting 200 and `content_type`; returns the body text.
 async fn get_stream(server: &TestServer, path: &str, accept: Option<&str>, content_type: &str) -> String {
-    let mut request = server.http.get(server.url(path));
-    if let Some(accept) = accept {
-        request = request.header("accept", accept);
-    }
-    let response = guarded("the stream", request.send()).await.expect("send GET");
-    let status = response.status().as_u16();
-    let got_type = response.headers()["content-type"].to_str().unwrap().to_owned();
-    let text = guarded("the stream body", response.text())
-        .await
-        .expect("read the body");
+    let (status, got_type, text) = server.get_text(path, accept).await;
     assert_eq!(status, 200, "{path}: {text}");
     assert_eq!(got_type, content_type, "{path}");
     text
-}
-
-/// Every line of an NDJSON body, parsed; the body must end with a newline.
-fn ndjson(text: &str) -> Vec<Value> {
-    assert!(
-        text.is_empty() || text.ends_with('\n'),
-        "unterminated NDJSON: {text:?}"
-    );
-    text.lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line:?}")))
-        .collect()
-}
-
-/// The events of an SSE body as (event name, parsed data).
-fn sse(text: &str) -> Vec<(Option<String>, Value)> {
-    assert!(
-        text.is_empty() || text.ends_with("\n\n"),
-        "unterminated SSE: {text:?}"
-    );
-    text.split_terminator("\n\n")
-        .map(|event| {
-            let mut name = None;
-            let mut data = None;
-            for line in event.lines() {
-                if let Some(value) = line.strip_prefix("event: ") {
-                    name = Some(value.to_owned());
-                } else if let Some(value) = line.strip_prefix("data: ") {
-                    assert!(data.is_none(), "one data line per event: {event:?}");
-                    data = Some(
-                        serde_json::from_str(value).unwrap_or_else(|error| panic!("{error}: {value:?}")),
-                    );
-                } else {
-                    panic!("unexpected SSE line {line:?} in {event:?}");
-                }
-            }
-            (
-                name,
-                data.unwrap_or_else(|| panic!("an event without data: {event:?}")),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -211,154 +140,24 @@ async fn server_stream_failing_before_the_first_message_is_an_http_error() {
 // A stub service behind the real engine, for failures the real one cannot be
 // made to produce on demand.
 
-#[derive(Clone, Copy)]
-enum StubMode {
-    /// `StreamUsers` sends two users, then DATA_LOSS.
-    FailAfterTwo,
-    /// `StreamUsers` sends users forever through a bounded channel, and
-    /// signals `cancelled` once a send fails because the reader is gone.
-    Endless,
-}
-
-struct Stub {
-    mode: StubMode,
-    cancelled: Arc<Notify>,
-}
-
-fn stub_user(n: usize) -> User {
-    User {
-        id: format!("stub-{n}"),
-        name: format!("Stub {n}"),
-        email: format!("stub{n}@example.com"),
-        ..Default::default()
-    }
-}
-
-type StubStream<T> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<T, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl UserService for Stub {
-    async fn create_user(&self, _: GrpcRequest<CreateUserRequest>) -> Result<GrpcResponse<User>, Status> {
-        Err(Status::unimplemented("stub"))
-    }
-
-    async fn get_user(
-        &self,
-        _: GrpcRequest<GetUserRequest>,
-    ) -> Result<GrpcResponse<GetUserResponse>, Status> {
-        Err(Status::unimplemented("stub"))
-    }
-
-    async fn list_users(
-        &self,
-        _: GrpcRequest<ListUsersRequest>,
-    ) -> Result<GrpcResponse<ListUsersResponse>, Status> {
-        Err(Status::unimplemented("stub"))
-    }
-
-    async fn update_user(&self, _: GrpcRequest<UpdateUserRequest>) -> Result<GrpcResponse<User>, Status> {
-        Err(Status::unimplemented("stub"))
-    }
-
-    async fn delete_user(&self, _: GrpcRequest<DeleteUserRequest>) -> Result<GrpcResponse<()>, Status> {
-        Err(Status::unimplemented("stub"))
-    }
-
-    type StreamUsersStream = StubStream<User>;
-
-    async fn stream_users(
-        &self,
-        _: GrpcRequest<StreamUsersRequest>,
-    ) -> Result<GrpcResponse<Self::StreamUsersStream>, Status> {
-        match self.mode {
-            StubMode::FailAfterTwo => {
-                let items = vec![
-                    Ok(stub_user(0)),
-                    Ok(stub_user(1)),
-                    Err(Status::data_loss("the disk ate user 2")),
-                    Ok(stub_user(3)), // never sent: the error ends the stream
-                ];
-                Ok(GrpcResponse::new(Box::pin(futures_util::stream::iter(items))))
-            }
-            StubMode::Endless => {
-                let (sender, receiver) = mpsc::channel(4);
-                let cancelled = self.cancelled.clone();
-                tokio::spawn(async move {
-                    for n in 0.. {
-                        if sender.send(Ok(stub_user(n))).await.is_err() {
-                            cancelled.notify_one();
-                            return;
-                        }
-                    }
-                });
-                Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(receiver))))
-            }
-        }
-    }
-
-    async fn bulk_create_users(
-        &self,
-        _: GrpcRequest<Streaming<CreateUserRequest>>,
-    ) -> Result<GrpcResponse<BulkCreateUsersResponse>, Status> {
-        Err(Status::unimplemented("stub"))
-    }
-
-    type SyncUsersStream = StubStream<SyncResponse>;
-
-    async fn sync_users(
-        &self,
-        _: GrpcRequest<Streaming<SyncRequest>>,
-    ) -> Result<GrpcResponse<Self::SyncUsersStream>, Status> {
-        Err(Status::unimplemented("stub"))
-    }
-}
-
-/// Serves the real engine in front of `stub` on `127.0.0.1:<ephemeral>`.
-async fn serve_stub(mode: StubMode) -> (SocketAddr, Arc<Notify>) {
-    let cancelled = Arc::new(Notify::new());
-    let stub = Stub {
-        mode,
-        cancelled: cancelled.clone(),
-    };
-    let routes = tonic::service::Routes::new(UserServiceServer::new(stub));
-    let pool = DescriptorPool::decode(gateway::proto::FILE_DESCRIPTOR_SET).expect("the descriptors decode");
-    let gateway = Gateway::builder(pool, routes)
-        .max_body_bytes(1 << 20)
-        .build()
-        .expect("the engine builds");
-    let app = axum::Router::new().fallback_service(gateway);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("the listener's address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, cancelled)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failure_after_the_first_message_is_the_last_line() {
-    let (addr, _) = serve_stub(StubMode::FailAfterTwo).await;
-    let http = reqwest::Client::new();
-    let url = format!("http://{addr}/v1/users:stream");
+    let engine = serve_engine(StubService::default().streaming(StreamMode::FailAfterTwo)).await;
+    let path = "/v1/users:stream";
     let expected_error = json!({"code": 15, "message": "the disk ate user 2", "details": []});
 
-    let response = guarded("the stream", http.get(&url).send()).await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
-    let text = guarded("the body", response.text()).await.unwrap();
+    let (status, content_type, text) = engine.get_text(path, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "application/x-ndjson");
     let lines = ndjson(&text);
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(lines[0]["id"], "stub-0");
     assert_eq!(lines[1]["id"], "stub-1");
     assert_eq!(lines[2], json!({"error": expected_error}), "{text}");
 
-    let response = guarded(
-        "the stream",
-        http.get(&url).header("accept", "text/event-stream").send(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let text = guarded("the body", response.text()).await.unwrap();
+    let (status, content_type, text) = engine.get_text(path, Some("text/event-stream")).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/event-stream");
     let events = sse(&text);
     assert_eq!(events.len(), 3, "{text}");
     assert_eq!((&events[0].0, &events[0].1["id"]), (&None, &json!("stub-0")));
@@ -366,98 +165,12 @@ async fn a_failure_after_the_first_message_is_the_last_line() {
     assert_eq!(events[2], (Some("error".to_owned()), expected_error), "{text}");
 }
 
-/// A raw HTTP/1.1 response read incrementally: the head, then the chunks of
-/// a chunked body.
-struct RawResponse {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-    body: Vec<u8>,
-}
-
-impl RawResponse {
-    fn new(stream: TcpStream) -> Self {
-        RawResponse {
-            stream,
-            buffer: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Reads more bytes into the buffer; false at end of stream.
-    async fn fill(&mut self) -> bool {
-        let mut chunk = [0_u8; 4096];
-        let read = guarded("bytes from the server", self.stream.read(&mut chunk))
-            .await
-            .expect("read from the socket");
-        self.buffer.extend_from_slice(&chunk[..read]);
-        read > 0
-    }
-
-    /// Takes the buffer up to and including `delimiter`, reading as needed.
-    async fn take_through(&mut self, delimiter: &[u8]) -> Vec<u8> {
-        loop {
-            if let Some(at) = self.buffer.windows(delimiter.len()).position(|w| w == delimiter) {
-                return self.buffer.drain(..at + delimiter.len()).collect();
-            }
-            assert!(
-                self.fill().await,
-                "the connection closed before {delimiter:?}; got {:?}",
-                String::from_utf8_lossy(&self.buffer)
-            );
-        }
-    }
-
-    /// The status line and headers (lower-cased), without the blank line.
-    async fn head(&mut self) -> String {
-        let head = self.take_through(b"\r\n\r\n").await;
-        String::from_utf8(head).unwrap().trim_end().to_ascii_lowercase()
-    }
-
-    /// The next chunk of a chunked body; `None` after the last one.
-    async fn chunk(&mut self) -> Option<Vec<u8>> {
-        let size_line = self.take_through(b"\r\n").await;
-        let size_text = String::from_utf8(size_line).unwrap();
-        let size_text = size_text.trim_end().split(';').next().unwrap().to_owned();
-        let size =
-            usize::from_str_radix(&size_text, 16).unwrap_or_else(|_| panic!("chunk size {size_text:?}"));
-        while self.buffer.len() < size + 2 {
-            assert!(self.fill().await, "the connection closed inside a chunk");
-        }
-        let data: Vec<u8> = self.buffer.drain(..size).collect();
-        assert_eq!(
-            self.buffer.drain(..2).collect::<Vec<u8>>(),
-            b"\r\n",
-            "chunk terminator"
-        );
-        // (the last chunk's "\r\n" is the end of an empty trailer section)
-        (size > 0).then_some(data)
-    }
-
-    /// The next NDJSON line of the chunked body; `None` at its end.
-    async fn line(&mut self) -> Option<Value> {
-        loop {
-            if let Some(newline) = self.body.iter().position(|&byte| byte == b'\n') {
-                let line: Vec<u8> = self.body.drain(..=newline).collect();
-                return Some(
-                    serde_json::from_slice(&line)
-                        .unwrap_or_else(|error| panic!("{error}: {:?}", String::from_utf8_lossy(&line))),
-                );
-            }
-            match self.chunk().await {
-                Some(data) => self.body.extend_from_slice(&data),
-                None => {
-                    assert!(self.body.is_empty(), "a partial last line: {:?}", self.body);
-                    return None;
-                }
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_going_away_cancels_the_stream() {
-    let (addr, cancelled) = serve_stub(StubMode::Endless).await;
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let stub = StubService::default().streaming(StreamMode::Endless);
+    let reader_gone = stub.reader_gone();
+    let engine = serve_engine(stub).await;
+    let mut stream = TcpStream::connect(engine.addr()).await.unwrap();
     stream
         .write_all(b"GET /v1/users:stream HTTP/1.1\r\nHost: test\r\n\r\n")
         .await
@@ -470,23 +183,16 @@ async fn a_client_going_away_cancels_the_stream() {
     assert_eq!(first["id"], "stub-0");
     drop(response); // closes the connection with unread data
 
-    tokio::time::timeout(GUARD, cancelled.notified())
-        .await
-        .expect("the service never saw its reader go away");
+    guarded("the service to see its reader go away", reader_gone.notified()).await;
 }
 
 // ---------------------------------------------------------------------------
 // Client streaming.
 
+/// POSTs `body` to the bulk create as `content_type`; the status and JSON answer.
 async fn post_ndjson(server: &TestServer, content_type: &str, body: &str) -> (u16, Value) {
-    let response = server
-        .http
-        .post(server.url("/v1/users:bulkCreate"))
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("send the bulk create");
+    let body = Some((content_type, body.as_bytes().to_vec()));
+    let response = server.send(Method::POST, "/v1/users:bulkCreate", body).await;
     guarded("the bulk create", json_response(response)).await
 }
 
@@ -568,11 +274,6 @@ async fn bulk_create_rejects_a_malformed_line_and_a_wrong_content_type() {
 // ---------------------------------------------------------------------------
 // Bidi.
 
-/// One chunk of a chunked request body.
-fn chunk(data: &str) -> Vec<u8> {
-    format!("{:x}\r\n{data}\r\n", data.len()).into_bytes()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_over_http1_answers_while_the_body_is_still_open() {
     let server = TestServer::start().await;
@@ -581,7 +282,7 @@ async fn sync_over_http1_answers_while_the_body_is_still_open() {
                 Content-Type: application/x-ndjson\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     stream
-        .write_all(&chunk(
+        .write_all(&body_chunk(
             "{\"upsert\": {\"name\": \"Duplex\", \"email\": \"duplex@example.com\"}}\n",
         ))
         .await
@@ -601,7 +302,7 @@ async fn sync_over_http1_answers_while_the_body_is_still_open() {
     assert_eq!(first["user"]["email"], "duplex@example.com");
 
     let rest = format!("{{\"deleteId\": \"{id}\"}}\n\n{{\"deleteId\": \"{id}\"}}\n");
-    response.stream.write_all(&chunk(&rest)).await.unwrap();
+    response.stream.write_all(&body_chunk(&rest)).await.unwrap();
     response.stream.write_all(b"0\r\n\r\n").await.unwrap();
     let second = response.line().await.expect("the second answer");
     assert_eq!(

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::TestServer;
+use common::{TestServer, bulk_create, create_request, guarded};
 use gateway::proto::google::rpc::BadRequest;
 use gateway::proto::users::v1::sync_request::Operation;
 use gateway::proto::users::v1::{
@@ -18,24 +16,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 use tonic::codec::Streaming;
-
-/// How long any single wait on the server may take before the test fails.
-const GUARD: Duration = Duration::from_secs(10);
-
-async fn guarded<T>(what: &str, future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(GUARD, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {GUARD:?} waiting for {what}"))
-}
-
-fn create_request(name: &str, email: &str, tags: &[&str]) -> CreateUserRequest {
-    CreateUserRequest {
-        name: name.to_owned(),
-        email: email.to_owned(),
-        tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
-        ..Default::default()
-    }
-}
 
 /// Every message of a server stream, failing on an error status.
 async fn collect<T>(mut stream: Streaming<T>) -> Vec<T> {
@@ -76,11 +56,7 @@ async fn bulk_create_then_stream_filtered_and_ordered() {
         create_request("Bob", "bob@example.com", &["even"]),
         create_request("Dave", "not-an-email", &[]),
     ];
-    let response = client
-        .bulk_create_users(tokio_stream::iter(requests))
-        .await
-        .expect("BulkCreateUsers")
-        .into_inner();
+    let response = bulk_create(&mut client, requests).await;
     assert_eq!(response.created_count, 4, "{response:?}");
     let failures: Vec<(i32, i32)> = response
         .failures
@@ -266,11 +242,7 @@ async fn dropping_a_stream_early_leaves_the_server_serving() {
     let requests: Vec<CreateUserRequest> = (0..total)
         .map(|n| create_request(&format!("User {n}"), &format!("user{n}@example.com"), &[]))
         .collect();
-    let response = client
-        .bulk_create_users(tokio_stream::iter(requests))
-        .await
-        .unwrap()
-        .into_inner();
+    let response = bulk_create(&mut client, requests).await;
     assert_eq!(response.created_count, total);
 
     for _ in 0..3 {

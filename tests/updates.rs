@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::{TestServer, assert_error_body, json_response};
+use common::{TestServer, assert_error_body, full_request, json_body, json_response};
 use gateway::proto::google::rpc::{BadRequest, Status as RpcStatus};
 use gateway::proto::users::v1::user_service_client::UserServiceClient;
 use gateway::proto::users::v1::{
-    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, UpdateUserRequest, User, UserRole,
+    Address, DeleteUserRequest, GetUserRequest, UpdateUserRequest, User, UserRole,
 };
 use prost::Message as _;
 use prost_types::FieldMask;
@@ -20,23 +18,6 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 type Client = UserServiceClient<Channel>;
-
-fn full_request(email: &str) -> CreateUserRequest {
-    CreateUserRequest {
-        name: "Grace Hopper".to_owned(),
-        email: email.to_owned(),
-        role: UserRole::Admin as i32,
-        address: Some(Address {
-            street: "1 Compiler Rd".to_owned(),
-            city: "Arlington".to_owned(),
-            state: "VA".to_owned(),
-            country: "US".to_owned(),
-            postal_code: "22201".to_owned(),
-        }),
-        tags: vec!["navy".to_owned(), "cobol".to_owned()],
-        metadata: HashMap::from([("rank".to_owned(), "rear admiral".to_owned())]),
-    }
-}
 
 async fn create(client: &mut Client, email: &str) -> User {
     client
@@ -451,23 +432,6 @@ async fn duplicate_email_on_update_already_exists() {
 
 // ------------------------------------------------------------------ REST
 
-async fn send(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    if_match: Option<&str>,
-) -> reqwest::Response {
-    let mut request = server.http.request(method, server.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    if let Some(etag) = if_match {
-        request = request.header("If-Match", format!("\"{etag}\""));
-    }
-    request.send().await.expect("send the request")
-}
-
 async fn rest_user(server: &TestServer) -> Value {
     server
         .create_user(json!({
@@ -542,7 +506,9 @@ async fn rest_patch_put_and_if_match() {
         ),
     ];
     for (what, method, suffix, body, changes) in cases {
-        let response = send(&server, method, &format!("{path}{suffix}"), Some(body), None).await;
+        let response = server
+            .send(method, &format!("{path}{suffix}"), json_body(body))
+            .await;
         let (status, updated) = json_response(response).await;
         if status != 200 {
             failures.push(format!("{what}: {status} {updated}"));
@@ -556,14 +522,13 @@ async fn rest_patch_put_and_if_match() {
     }
 
     // PUT replaces every writable field.
-    let response = send(
-        &server,
-        Method::PUT,
-        &path,
-        Some(json!({"name": "Put", "email": "put@example.com"})),
-        None,
-    )
-    .await;
+    let response = server
+        .send(
+            Method::PUT,
+            &path,
+            json_body(json!({"name": "Put", "email": "put@example.com"})),
+        )
+        .await;
     let (status, put) = json_response(response).await;
     let expected = expect_changed(
         &current,
@@ -591,17 +556,10 @@ async fn rest_patch_put_and_if_match() {
             json!({"name": "X"}),
         ),
     ] {
-        let (status, body) = json_response(
-            send(
-                &server,
-                Method::PATCH,
-                &format!("{path}{suffix}"),
-                Some(body),
-                None,
-            )
-            .await,
-        )
-        .await;
+        let response = server
+            .send(Method::PATCH, &format!("{path}{suffix}"), json_body(body))
+            .await;
+        let (status, body) = json_response(response).await;
         if status != 400 || body["code"] != 3 {
             failures.push(format!("{what}: got {status} {body}"));
         }
@@ -614,21 +572,24 @@ async fn rest_patch_put_and_if_match() {
 
     // If-Match: stale → 409 and nothing changed; current → 200.
     let stale = user["etag"].as_str().unwrap();
-    let (status, body) = json_response(
-        send(
-            &server,
+    let response = server
+        .send_if_match(
             Method::PATCH,
             &path,
-            Some(json!({"name": "Stale"})),
+            json_body(json!({"name": "Stale"})),
             Some(stale),
         )
-        .await,
-    )
-    .await;
+        .await;
+    let (status, body) = json_response(response).await;
     if status != 409 || body["code"] != 10 {
         failures.push(format!("PATCH with a stale If-Match: {status} {body}"));
     }
-    let (status, body) = json_response(send(&server, Method::DELETE, &path, None, Some(stale)).await).await;
+    let (status, body) = json_response(
+        server
+            .send_if_match(Method::DELETE, &path, None, Some(stale))
+            .await,
+    )
+    .await;
     if status != 409 || body["code"] != 10 {
         failures.push(format!("DELETE with a stale If-Match: {status} {body}"));
     }
@@ -636,14 +597,14 @@ async fn rest_patch_put_and_if_match() {
     assert_eq!((status, &after), (200, &current), "stale writes changed nothing");
 
     let fresh = current["etag"].as_str().unwrap().to_owned();
-    let response = send(
-        &server,
-        Method::PATCH,
-        &path,
-        Some(json!({"name": "Fresh"})),
-        Some(&fresh),
-    )
-    .await;
+    let response = server
+        .send_if_match(
+            Method::PATCH,
+            &path,
+            json_body(json!({"name": "Fresh"})),
+            Some(&fresh),
+        )
+        .await;
     let header = response
         .headers()
         .get("etag")
@@ -670,8 +631,12 @@ async fn rest_patch_put_and_if_match() {
 
     // DELETE with the current If-Match works.
     let current_etag = got["etag"].as_str().unwrap().to_owned();
-    let (status, body) =
-        json_response(send(&server, Method::DELETE, &path, None, Some(&current_etag)).await).await;
+    let (status, body) = json_response(
+        server
+            .send_if_match(Method::DELETE, &path, None, Some(&current_etag))
+            .await,
+    )
+    .await;
     if status != 200 {
         failures.push(format!("DELETE with the current If-Match: {status} {body}"));
     }

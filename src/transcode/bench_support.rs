@@ -15,9 +15,10 @@ use tonic::service::Routes;
 use super::backend::direct::DirectService;
 use super::backend::{Backend, Requests};
 use super::error::HttpError;
+use super::gateway::Gateway;
 use super::request::{HttpRequestParts, build_request};
 use super::routing::Lookup;
-use super::{Gateway, SetupError};
+use super::setup_error::SetupError;
 
 /// The engine over a descriptor pool, with no service behind it.
 pub struct EngineSteps {

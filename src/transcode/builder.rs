@@ -20,12 +20,27 @@ use tonic::service::Routes;
 use crate::transcode::backend::Backend;
 use crate::transcode::backend::direct::DirectService;
 use crate::transcode::binding::Bindings;
+use crate::transcode::gateway::{Gateway, Inner};
 use crate::transcode::response::Renderer;
-use crate::transcode::{Gateway, Inner, SetupError};
+use crate::transcode::setup_error::SetupError;
 
 /// The largest HTTP request body (and NDJSON line, and WebSocket message)
 /// the gateway reads unless told otherwise: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl Gateway {
+    /// A builder serving every binding in `pool` by calling `routes` (the
+    /// same tonic services a gRPC server would serve).
+    pub fn builder(pool: DescriptorPool, routes: Routes) -> GatewayBuilder {
+        GatewayBuilder::from_pool(pool, routes)
+    }
+
+    /// A builder over bindings already read (and shared with, say, the
+    /// OpenAPI document).
+    pub fn builder_with_bindings(bindings: Bindings, routes: Routes) -> GatewayBuilder {
+        GatewayBuilder::from_bindings(bindings, routes)
+    }
+}
 
 /// Builds a [`Gateway`]; see [`Gateway::builder`].
 #[must_use]

@@ -14,13 +14,11 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use http::HeaderMap;
-use prost::Message as _;
 
-use crate::transcode::backend::frames::encode_frame;
 use crate::transcode::backend::{Backend, Requests, Responses, metadata_from};
 use crate::transcode::binding::Binding;
 use crate::transcode::error::HttpError;
-use crate::transcode::request::{HttpRequestParts, build_request};
+use crate::transcode::request::{self, HttpRequestParts};
 
 /// Where a call's request messages come from.
 pub(crate) enum RequestSource {
@@ -45,8 +43,8 @@ pub(crate) struct Weaver {
 }
 
 impl Weaver {
-    /// One request message (path, query and `body`) as a gRPC frame;
-    /// errors start with `position`, e.g. `line 3`.
+    /// One encoded request message (path, query and `body`); errors start
+    /// with `position`, e.g. `line 3`.
     fn weave(&self, body: &[u8], position: &str) -> Result<Bytes, HttpError> {
         let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
         let parts = HttpRequestParts {
@@ -55,8 +53,7 @@ impl Weaver {
             body,
             if_match: None,
         };
-        let message = build_request(&self.binding, &parts).map_err(|error| error.in_context(position))?;
-        Ok(encode_frame(&message.encode_to_vec())?)
+        request::weave(&self.binding, &parts).map_err(|error| error.in_context(position))
     }
 }
 
@@ -86,7 +83,7 @@ pub(crate) async fn start(
             weaver,
             unit,
             payloads,
-        } => Requests::Stream(woven_frames(weaver, unit, payloads, failure.clone()).boxed()),
+        } => Requests::Stream(woven_messages(weaver, unit, payloads, failure.clone()).boxed()),
     };
     match backend.start(&binding.grpc_path, metadata, requests).await {
         Ok(responses) => Ok(Call { responses, failure }),
@@ -128,9 +125,9 @@ fn take(failure: &RequestFailure) -> Option<HttpError> {
         .take()
 }
 
-/// The payloads woven into gRPC frames. The first failure is recorded and
-/// ends the stream, with INVALID_ARGUMENT for the service.
-fn woven_frames(
+/// The payloads woven into request messages. The first failure is
+/// recorded and ends the stream, with INVALID_ARGUMENT for the service.
+fn woven_messages(
     weaver: Weaver,
     unit: &'static str,
     payloads: impl Stream<Item = Result<(Bytes, usize), HttpError>> + Send + Unpin + 'static,
@@ -142,12 +139,12 @@ fn woven_frames(
             if stopped {
                 return None;
             }
-            let frame = match payloads.next().await? {
+            let message = match payloads.next().await? {
                 Ok((payload, position)) => weaver.weave(&payload, &format!("{unit} {position}")),
                 Err(error) => Err(error),
             };
-            match frame {
-                Ok(frame) => Some((Ok(frame), (payloads, weaver, failure, false))),
+            match message {
+                Ok(message) => Some((Ok(message), (payloads, weaver, failure, false))),
                 Err(error) => {
                     let reported = tonic::Status::invalid_argument(error.message().to_owned());
                     *failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);

@@ -2,7 +2,30 @@
 //! the `google.api.http` rule it reads, the `google.rpc.Status` (and error
 //! details) it renders, and this gateway's method options (`gateway.v1`).
 //! A service's generated code may refer to these same types (its
-//! `google.rpc.Status` fields, say).
+//! `google.rpc.Status` fields, say). Their descriptors are added to any
+//! pool that lacks them, so error details render whatever the service's
+//! protos import.
+
+use prost_reflect::DescriptorPool;
+
+/// The descriptors of `google.rpc.Status` and the error details.
+const ENGINE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/engine_descriptors.bin"));
+
+/// `pool`, with the engine's own messages added if it lacks them (files
+/// it has already are kept as they are).
+pub(crate) fn with_engine_types(pool: &DescriptorPool) -> DescriptorPool {
+    if pool.get_message_by_name("google.rpc.BadRequest").is_some() {
+        return pool.clone();
+    }
+    let mut extended = pool.clone();
+    match extended.decode_file_descriptor_set(ENGINE_DESCRIPTOR_SET) {
+        Ok(()) => extended,
+        Err(error) => {
+            tracing::warn!(%error, "the descriptor pool conflicts with google.rpc: error details are left out");
+            pool.clone()
+        }
+    }
+}
 
 /// Google's API annotations and error model.
 pub mod google {

@@ -3,6 +3,7 @@
 //! the whole query ([`ListQuery`]). Backend-neutral: the SQLite store turns
 //! it into SQL in `filter_sql`.
 
+use super::field_names::snake_case_path;
 use super::filter::Filter;
 
 /// A field `order_by` may name.
@@ -125,22 +126,6 @@ pub(crate) struct ListQuery {
     pub(crate) count_total: bool,
 }
 
-/// Converts each segment of a dotted path from lowerCamelCase to
-/// snake_case (`address.postalCode` → `address.postal_code`); snake_case
-/// input is returned unchanged.
-pub(crate) fn snake_case_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 4);
-    for c in path.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,19 +170,6 @@ mod tests {
                 (Err(got), Err(words)) => assert!(got.contains(words), "{text:?}: {got}"),
                 (got, expected) => panic!("{text:?}: got {got:?}, expected {expected:?}"),
             }
-        }
-    }
-
-    #[test]
-    fn snake_cases_paths() {
-        for (input, expected) in [
-            ("name", "name"),
-            ("postalCode", "postal_code"),
-            ("address.postalCode", "address.postal_code"),
-            ("address.postal_code", "address.postal_code"),
-            ("createdAt", "created_at"),
-        ] {
-            assert_eq!(snake_case_path(input), expected);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `UpdateUser` field masks (AIP-134): which paths may be written, the mask
 //! implied when none is given, and applying a mask to a stored user.
 
-use super::listing::snake_case_path;
+use super::field_names::snake_case_path;
 use super::validation::Violation;
 use crate::proto::users::v1::{Address, User};
 

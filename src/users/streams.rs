@@ -11,9 +11,9 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
+use super::directory::{UserDirectory, parse_query};
 use super::errors::{UserError, rpc_status};
 use super::listing::ListQuery;
-use super::service::{UserDirectory, parse_query};
 use crate::proto::users::v1::sync_request::Operation;
 use crate::proto::users::v1::{
     BulkCreateFailure, BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, StreamUsersRequest,

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 use http::{Extensions, HeaderMap, HeaderValue, Request, header};
 use http_body_util::{BodyExt as _, Full};
@@ -32,11 +33,10 @@ mod metadata;
 
 pub(crate) use metadata::metadata_from;
 
-/// The request messages of a call: one encoded message, or a stream of
-/// gRPC frames read as the service asks for them.
+/// The request messages of a call, encoded: one, or a stream read as the
+/// service asks for them.
 pub(crate) enum Requests {
     One(Bytes),
-    /// Each item is one encoded frame.
     Stream(BoxStream<'static, Result<Bytes, tonic::Status>>),
 }
 
@@ -94,7 +94,8 @@ impl Backend {
                 let body = Full::new(encode_frame(&message)?);
                 self.call(grpc_path, metadata, body).await.map(Responses::Routed)
             }
-            Requests::Stream(frames) => {
+            Requests::Stream(messages) => {
+                let frames = messages.map(|message| encode_frame(&message?));
                 // axum's body keeps the stream behind a `SyncWrapper`, as
                 // tonic's router needs a `Sync` body.
                 let body = axum::body::Body::from_stream(frames);

@@ -15,11 +15,11 @@ use prost_reflect::{
 use super::conventions;
 use super::fields::{BodySelector, is_singular_scalar, resolve_field_path, singular_message};
 use super::header_template::{HeaderTemplate, HeaderTemplateError};
-use super::{Binding, PathVariable, SuccessResponse};
-use crate::transcode::SetupError;
+use super::model::{Binding, PathVariable, SuccessResponse};
 use crate::transcode::proto::gateway::v1::HttpResponse;
 use crate::transcode::proto::google::api::{HttpRule, http_rule::Pattern};
 use crate::transcode::routing::PathTemplate;
+use crate::transcode::setup_error::SetupError;
 
 const HTTP_RULE_EXTENSION: &str = "google.api.http";
 const HTTP_RESPONSE_EXTENSION: &str = "gateway.v1.http_response";

@@ -3,7 +3,8 @@
 //! none), with the one space after `//` removed and surrounding blank lines
 //! trimmed. A pool compiled without source info simply has no comments.
 //!
-//! `// Returns one user by id.` above `rpc GetUser` gives `Returns one user by id.`
+//! `// Reads a book by its two-level name.` above `rpc GetBook` gives
+//! `Reads a book by its two-level name.`
 
 use prost_reflect::{
     EnumDescriptor, EnumValueDescriptor, FieldDescriptor, MessageDescriptor, MethodDescriptor,
@@ -93,46 +94,77 @@ pub(crate) fn first_sentence(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prost_reflect::DescriptorPool;
-
-    fn users_pool() -> DescriptorPool {
-        DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET).expect("the descriptor set decodes")
-    }
+    use crate::transcode::test_pool;
 
     #[test]
     fn comments_come_from_source_info() {
-        let pool = users_pool();
+        let pool = test_pool();
         let service = pool
-            .get_service_by_name("users.v1.UserService")
+            .get_service_by_name("gateway.test.Library")
             .expect("the service");
         let get = service
             .methods()
-            .find(|method| method.name() == "GetUser")
-            .expect("GetUser");
-        assert_eq!(get.comments().as_deref(), Some("Returns one user by id."));
-        let user = pool.get_message_by_name("users.v1.User").expect("User");
-        assert_eq!(user.comments().as_deref(), Some("A user of the directory."));
-        let etag = user.get_field_by_name("etag").expect("etag");
-        let text = etag.comments().expect("etag has a comment");
-        assert!(
-            text.starts_with(
-                "A version tag that changes on every write; send it back (or as the\n`If-Match`"
-            )
-        );
-        let role = pool.get_enum_by_name("users.v1.UserRole").expect("UserRole");
-        let admin = role.get_value_by_name("USER_ROLE_ADMIN").expect("admin");
-        assert_eq!(
-            admin.comments().as_deref(),
-            Some("Manages the directory and every user in it.")
-        );
+            .find(|method| method.name() == "GetBook")
+            .expect("GetBook");
+        let book = pool.get_message_by_name("gateway.test.Book").expect("Book");
+        let everything = pool
+            .get_message_by_name("gateway.test.Everything")
+            .expect("Everything");
+        let field =
+            |message: &MessageDescriptor, name: &str| message.get_field_by_name(name).expect(name).comments();
+        let color = pool.get_enum_by_name("gateway.test.Color").expect("Color");
+        let red = color.get_value_by_name("COLOR_RED").expect("COLOR_RED");
+        // (element, its comment, the expected text)
+        let cases = [
+            (
+                "service",
+                service.comments(),
+                Some("Books on shelves and files in folders."),
+            ),
+            (
+                "method",
+                get.comments(),
+                Some("Reads a book by its two-level name."),
+            ),
+            ("message", book.comments(), Some("A book.")),
+            (
+                "field over two lines",
+                field(&book, "etag"),
+                Some(
+                    "The version tag: it changes on every write; send it back (or as the\n\
+                     `If-Match` header) to change only the version you read.",
+                ),
+            ),
+            (
+                "field with a trailing comment only",
+                field(&everything, "repeated_nested"),
+                Some("Not settable from the query."),
+            ),
+            (
+                "field without a comment",
+                field(&everything, "double_value"),
+                None,
+            ),
+            ("enum", color.comments(), Some("A color.")),
+            ("enum value", red.comments(), Some("Red.")),
+        ];
+        for (element, got, expected) in cases {
+            assert_eq!(got.as_deref(), expected, "{element}");
+        }
     }
 
     #[test]
     fn summaries_are_first_sentences() {
         let cases = [
-            ("Returns one user by id.", "Returns one user by id."),
-            ("Creates a user. The server assigns\nthe id.", "Creates a user."),
-            ("Lists users a page\nat a time", "Lists users a page at a time"),
+            (
+                "Reads a book by its two-level name.",
+                "Reads a book by its two-level name.",
+            ),
+            (
+                "Takes the body. The archive is\nwritten later.",
+                "Takes the body.",
+            ),
+            ("Lists books a page\nat a time", "Lists books a page at a time"),
             ("First paragraph\n\nSecond. Paragraph", "First paragraph"),
         ];
         for (text, expected) in cases {

@@ -9,9 +9,9 @@
 //! - `schemas` — messages, enums and fields → JSON Schemas;
 //! - `comments` — proto comments from the source info.
 //!
-//! `document(&pool)` for `users.v1.UserService` gives, among others,
-//! `POST /v1/users` with operationId `UserService_CreateUser` and a `201`
-//! response with a `Location` header.
+//! `document(&pool)` for the test service `gateway.test.Library` gives, among
+//! others, `POST /v1/search/{int64_value}:archive` with operationId
+//! `Library_Archive` and a `202` response with a `Location` header.
 
 mod comments;
 mod operations;
@@ -30,8 +30,8 @@ use utoipa::openapi::{Components, Info, OpenApi, RefOr};
 use self::comments::Commented as _;
 use self::operations::{OperationContext, operation};
 use self::schemas::Schemas;
-use crate::transcode::SetupError;
 use crate::transcode::binding::{Binding, Bindings};
+use crate::transcode::setup_error::SetupError;
 
 const STATUS_MESSAGE: &str = "google.rpc.Status";
 const HTTP_RESPONSE_EXTENSION: &str = "gateway.v1.http_response";

@@ -5,7 +5,7 @@
 //! proto name. Recursive messages are fine: a component is registered before
 //! its fields are walked.
 //!
-//! `users.v1.User.created_at` (a `Timestamp`, `OUTPUT_ONLY`) becomes
+//! `gateway.test.Book.published_at` (a `Timestamp`, `OUTPUT_ONLY`) becomes
 //! `{"type": "string", "format": "date-time", "readOnly": true, "description": …}`.
 
 use std::collections::BTreeMap;

@@ -78,6 +78,10 @@ fn every_field_kind_maps_to_its_proto3_json_schema() {
             "repeated_enum",
             json!({"type": "array", "items": {"$ref": "#/components/schemas/gateway.test.Color"}}),
         ),
+        (
+            "repeated_nested",
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/gateway.test.Nested"}}),
+        ),
     ];
     assert_eq!(cases.len(), everything.fields().len(), "every field has a case");
     for (name, expected) in cases {
@@ -130,28 +134,56 @@ fn messages_become_components_with_json_names() {
 
 #[test]
 fn field_behavior_gives_required_and_read_only() {
-    let pool = DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET).expect("decodes");
+    let pool = test_pool();
     let mut schemas = Schemas::new(&pool);
-    let user = pool.get_message_by_name("users.v1.User").expect("User");
-    schemas.message(&user);
+    let book = pool.get_message_by_name("gateway.test.Book").expect("Book");
+    schemas.message(&book);
     let components = schemas.into_components();
-    let object = schema_json(&components["users.v1.User"]);
-    assert_eq!(object["required"], json!(["name", "email"]));
-    assert_eq!(object["properties"]["id"]["readOnly"], true);
-    assert_eq!(object["properties"]["createdAt"]["readOnly"], true);
-    assert_eq!(object["properties"]["createdAt"]["format"], "date-time");
+    let object = schema_json(&components["gateway.test.Book"]);
+    // REQUIRED fields, in field order, message-typed ones included.
+    assert_eq!(object["required"], json!(["title", "author"]));
+    // (property, readOnly): OUTPUT_ONLY fields only, whatever their kind.
+    let cases = [
+        ("name", None),
+        ("title", None),
+        ("pages", None),
+        ("chapters", None),
+        ("author", None),
+        ("publishedAt", Some(true)),
+        ("etag", Some(true)),
+    ];
+    let properties = object["properties"].as_object().expect("properties");
+    let names: Vec<&String> = properties.keys().collect();
+    let mut expected: Vec<&str> = cases.iter().map(|(name, _)| *name).collect();
+    expected.sort_unstable(); // serde_json's map is sorted
     assert_eq!(
-        object["properties"]["postalCode"],
-        Value::Null,
-        "Address's fields stay in Address"
+        names, expected,
+        "Book's own fields only: Author's `country` stays in Author"
     );
-    assert!(object["properties"]["name"].get("readOnly").is_none());
-    let role = schema_json(&components["users.v1.UserRole"]);
-    assert!(
-        role["description"]
-            .as_str()
-            .expect("a description")
-            .contains("- `USER_ROLE_ADMIN`: Manages the directory and every user in it.")
+    for (name, read_only) in cases {
+        assert_eq!(
+            properties[name].get("readOnly").and_then(Value::as_bool),
+            read_only,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        properties["publishedAt"]["format"], "date-time",
+        "still a Timestamp"
+    );
+}
+
+#[test]
+fn enums_list_their_documented_values() {
+    let pool = test_pool();
+    let mut schemas = Schemas::new(&pool);
+    let color = pool.get_enum_by_name("gateway.test.Color").expect("Color");
+    schemas.enumeration(&color);
+    let components = schemas.into_components();
+    let object = schema_json(&components["gateway.test.Color"]);
+    assert_eq!(
+        object["description"],
+        "A color.\n\n- `COLOR_UNSPECIFIED`: Unset.\n- `COLOR_RED`: Red.\n- `COLOR_GREEN`: Green."
     );
 }
 

@@ -9,10 +9,6 @@ use crate::transcode::binding::read_bindings;
 use crate::transcode::routing::{Lookup, RouterBuilder};
 use crate::transcode::test_pool;
 
-fn users_pool() -> DescriptorPool {
-    DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET).expect("the descriptor set decodes")
-}
-
 fn json_of(pool: &DescriptorPool) -> Value {
     serde_json::from_str(&to_json(&document(pool).expect("the document builds"))).expect("valid JSON")
 }
@@ -90,18 +86,13 @@ fn assert_routes_match_document(pool: &DescriptorPool) {
 }
 
 #[test]
-fn the_users_route_table_and_the_document_agree() {
-    assert_routes_match_document(&users_pool());
-}
-
-#[test]
-fn the_test_route_table_and_the_document_agree() {
+fn the_route_table_and_the_document_agree() {
     assert_routes_match_document(&test_pool());
 }
 
 #[test]
 fn the_document_is_deterministic() {
-    let pool = users_pool();
+    let pool = test_pool();
     let first = to_json(&document(&pool).expect("builds"));
     let second = to_json(&document(&pool).expect("builds"));
     assert_eq!(first, second);
@@ -119,15 +110,6 @@ fn operation_ids_are_unique_with_additional_bindings() {
     assert_eq!(
         paths["/v1/books/{name}"]["get"]["operationId"],
         "Library_GetBook2"
-    );
-    let users = json_of(&users_pool());
-    assert_eq!(
-        users["paths"]["/v1/users/{user.id}"]["patch"]["operationId"],
-        "UserService_UpdateUser"
-    );
-    assert_eq!(
-        users["paths"]["/v1/users/{user.id}"]["put"]["operationId"],
-        "UserService_UpdateUser2"
     );
 }
 
@@ -217,36 +199,74 @@ fn request_bodies_follow_the_body_selector() {
     assert!(paths["/v1/books/{name}"]["get"].get("requestBody").is_none());
 }
 
+fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
 #[test]
 fn responses_have_the_real_status_headers_and_errors() {
-    let users = json_of(&users_pool());
-    let create = &users["paths"]["/v1/users"]["post"]["responses"];
-    let codes: Vec<&String> = create.as_object().expect("responses").keys().collect();
-    assert_eq!(codes, ["201", "400", "409", "default"]);
-    let headers: Vec<&String> = create["201"]["headers"]
-        .as_object()
-        .expect("headers")
-        .keys()
-        .collect();
-    assert_eq!(headers, ["ETag", "Location"]);
-    let get = &users["paths"]["/v1/users/{id}"]["get"]["responses"];
-    let codes: Vec<&String> = get.as_object().expect("responses").keys().collect();
-    assert_eq!(codes, ["200", "400", "404", "default"]);
-    assert_eq!(
-        get["200"]["content"]["application/json"]["schema"],
-        json!({"$ref": "#/components/schemas/users.v1.User"}),
-        "response_body: user"
-    );
-    let list = &users["paths"]["/v1/users"]["get"]["responses"];
-    let codes: Vec<&String> = list.as_object().expect("responses").keys().collect();
-    assert_eq!(codes, ["200", "400", "default"]);
-    for code in ["400", "default"] {
+    let document = json_of(&test_pool());
+    let book = json!({"$ref": "#/components/schemas/gateway.test.Book"});
+    // (path, method, response codes, success headers, success body schema)
+    let cases = [
+        (
+            "/v1/search/{int64_value}:archive",
+            "post",
+            vec!["202", "400", "404", "409", "default"],
+            vec!["Location"],
+            json!({"type": "object"}),
+        ),
+        (
+            "/v1/shelves/{shelf}/books/{book}",
+            "get",
+            vec!["200", "400", "404", "default"],
+            vec!["ETag"],
+            book.clone(),
+        ),
+        (
+            "/v1/shelves/{shelf}/books/{book}",
+            "patch",
+            vec!["200", "400", "404", "409", "default"],
+            vec!["ETag"],
+            book,
+        ),
+        (
+            "/v1/search/{string_value}",
+            "get",
+            vec!["200", "400", "404", "default"],
+            vec![],
+            json!({"$ref": "#/components/schemas/gateway.test.Nested"}),
+        ),
+    ];
+    let status = json!({"$ref": "#/components/schemas/google.rpc.Status"});
+    for (path, method, codes, headers, body) in cases {
+        let responses = &document["paths"][path][method]["responses"];
+        assert_eq!(keys(responses), codes, "{method} {path}");
+        let (success, errors) = codes.split_first().expect("a success code");
+        assert_eq!(keys(&responses[success]["headers"]), headers, "{method} {path}");
         assert_eq!(
-            list[code]["content"]["application/json"]["schema"],
-            json!({"$ref": "#/components/schemas/google.rpc.Status"})
+            responses[success]["content"]["application/json"]["schema"], body,
+            "{method} {path}"
         );
+        for code in errors {
+            assert_eq!(
+                responses[code]["content"]["application/json"]["schema"], status,
+                "{method} {path} {code}"
+            );
+        }
     }
-    let status = &users["components"]["schemas"]["google.rpc.Status"]["properties"];
+    let archived = &document["paths"]["/v1/search/{int64_value}:archive"]["post"]["responses"]["202"];
+    assert!(
+        archived["headers"]["Location"]["description"]
+            .as_str()
+            .expect("a description")
+            .contains("`/v1/archives`"),
+        "the Location template"
+    );
+    let status = &document["components"]["schemas"]["google.rpc.Status"]["properties"];
     assert_eq!(status["code"]["type"], "integer");
     assert_eq!(status["message"]["type"], "string");
     assert_eq!(
@@ -257,12 +277,30 @@ fn responses_have_the_real_status_headers_and_errors() {
 
 #[test]
 fn summaries_and_tags_come_from_the_proto() {
-    let users = json_of(&users_pool());
-    let get = &users["paths"]["/v1/users/{id}"]["get"];
-    assert_eq!(get["summary"], "Returns one user by id.");
-    assert_eq!(get["tags"], json!(["users.v1.UserService"]));
+    let document = json_of(&test_pool());
+    let cases = [
+        (
+            "/v1/shelves/{shelf}/books/{book}",
+            "get",
+            "Reads a book by its two-level name.",
+        ),
+        (
+            "/v1/search/{int64_value}:archive",
+            "post",
+            "Takes the whole request as the body, with a custom verb.",
+        ),
+    ];
+    for (path, method, summary) in cases {
+        let operation = &document["paths"][path][method];
+        assert_eq!(operation["summary"], summary, "{method} {path}");
+        assert_eq!(
+            operation["tags"],
+            json!(["gateway.test.Library"]),
+            "{method} {path}"
+        );
+    }
     assert_eq!(
-        users["tags"],
-        json!([{"name": "users.v1.UserService", "description": "Manages the users of the directory."}])
+        document["tags"],
+        json!([{"name": "gateway.test.Library", "description": "Books on shelves and files in folders."}])
     );
 }

@@ -30,6 +30,13 @@ pub(crate) struct HttpRequestParts<'a> {
     pub(crate) if_match: Option<&'a http::HeaderValue>,
 }
 
+/// The encoded request message for `binding`: what every call, of every
+/// kind, sends the service.
+pub(crate) fn weave(binding: &Binding, parts: &HttpRequestParts<'_>) -> Result<bytes::Bytes, HttpError> {
+    use prost::Message as _;
+    Ok(build_request(binding, parts)?.encode_to_vec().into())
+}
+
 /// Builds the request message for `binding`.
 pub(crate) fn build_request(
     binding: &Binding,

@@ -10,5 +10,5 @@
 mod template;
 mod trie;
 
-pub(crate) use template::{MatchSegment, PathTemplate, Segment, VariableSpan};
+pub(crate) use template::{PathTemplate, Segment, VariableSpan};
 pub(crate) use trie::{Lookup, Router, RouterBuilder};

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use http::Method;
 
-use crate::transcode::routing::MatchSegment;
+use super::template::MatchSegment;
 
 /// A route table under construction.
 pub(crate) struct RouterBuilder<T> {

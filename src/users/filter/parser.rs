@@ -1,123 +1,16 @@
-//! The `ListUsers` filter language: a subset of AIP-160, tokenized, parsed
-//! by recursive descent and type-checked into a [`Filter`] tree. The tree is
-//! backend-neutral; `filter_sql` turns it into a parameterized SQL
-//! condition.
-//!
-//! Grammar (AIP-160 precedence: `OR` binds tighter than `AND`; juxtaposed
-//! terms are an implicit `AND`):
-//!
-//! ```text
-//! filter      = [ expression ]
-//! expression  = sequence { "AND" sequence }
-//! sequence    = factor { factor }
-//! factor      = term { "OR" term }
-//! term        = [ "NOT" | "-" ] simple
-//! simple      = "(" expression ")" | restriction
-//! restriction = field ( "=" | "!=" | "<" | "<=" | ">" | ">=" | ":" ) value
-//! field       = name | email | role | tags | created_at | updated_at
-//!             | address.(street|city|state|country|postal_code)   (JSON names too)
-//! value       = "double-quoted" | 'single-quoted' | bare-word      (backslash escapes)
-//! ```
-//!
-//! Semantics: on string fields `=`/`!=`/`<`… compare exactly (email
-//! case-insensitively); a value ending in an unescaped `*` with `=`/`!=` is a
-//! prefix match; `:` is a case-insensitive (ASCII) substring match. On
-//! `tags`, only `:` exists: the list contains the element. `role` takes enum
-//! names (`USER_ROLE_ADMIN`) with `=`/`!=`; `created_at` and `updated_at`
-//! take RFC 3339 timestamps with any comparison.
+//! The recursive-descent parser and type checker: tokens → [`Filter`],
+//! with each field's name resolved (JSON names too) and each value checked
+//! against the field's type.
 
-use std::fmt;
-
-use super::filter_lexer::{Op, Tok, Token, tokenize};
-use super::listing::snake_case_path;
+use super::ast::{CompareOp, Filter, FilterError, TextField, TimeField};
+use super::lexer::{Op, Tok, Token, tokenize};
 use crate::proto::users::v1::UserRole;
+use crate::users::field_names::snake_case_path;
 
 /// How deep parentheses and `NOT`s may nest.
 const MAX_DEPTH: usize = 32;
 /// The longest filter accepted, in characters.
 const MAX_LEN: usize = 4096;
-
-/// A parsed, type-checked filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Filter {
-    And(Vec<Filter>),
-    Or(Vec<Filter>),
-    Not(Box<Filter>),
-    /// `field op value` on a string field.
-    Text {
-        field: TextField,
-        op: CompareOp,
-        value: String,
-    },
-    /// `field = "prefix*"` (or `!=`) on a string field.
-    Prefix {
-        field: TextField,
-        negated: bool,
-        prefix: String,
-    },
-    /// `field:"part"` on a string field: a case-insensitive substring.
-    Contains {
-        field: TextField,
-        part: String,
-    },
-    /// `tags:"element"`.
-    HasTag(String),
-    /// `role = USER_ROLE_ADMIN` (or `!=`).
-    Role {
-        negated: bool,
-        role: i32,
-    },
-    /// `created_at >= "2024-01-01T00:00:00Z"`, as nanoseconds.
-    Time {
-        field: TimeField,
-        op: CompareOp,
-        nanos: i64,
-    },
-}
-
-/// The string fields a filter can test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TextField {
-    Name,
-    /// Compared case-insensitively.
-    Email,
-    Street,
-    City,
-    State,
-    Country,
-    PostalCode,
-}
-
-/// The timestamp fields a filter can test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimeField {
-    CreatedAt,
-    UpdatedAt,
-}
-
-/// A comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CompareOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl CompareOp {
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "=",
-            CompareOp::Ne => "!=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FieldKind {
@@ -140,24 +33,6 @@ const FIELDS: [(&str, FieldKind); 11] = [
     ("created_at", FieldKind::Time(TimeField::CreatedAt)),
     ("updated_at", FieldKind::Time(TimeField::UpdatedAt)),
 ];
-
-/// Why a filter was rejected, and where (1-based character position;
-/// one past the end for "ran out of input").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FilterError {
-    pub(crate) position: usize,
-    pub(crate) message: String,
-}
-
-impl fmt::Display for FilterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid filter at position {}: {}",
-            self.position, self.message
-        )
-    }
-}
 
 /// Parses `text`; `Ok(None)` for an empty (or all-blank) filter.
 pub(crate) fn parse(text: &str) -> Result<Option<Filter>, FilterError> {
@@ -448,7 +323,3 @@ fn flatten(mut parts: Vec<Filter>, join: fn(Vec<Filter>) -> Filter) -> Filter {
         join(parts)
     }
 }
-
-#[cfg(test)]
-#[path = "filter_tests.rs"]
-mod tests;

@@ -5,7 +5,7 @@
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::store::StoreError;
+use crate::users::store::StoreError;
 
 /// Applied in order; entry `i` moves the database to version `i + 1`.
 /// Never edit an entry that has shipped: append a new one.

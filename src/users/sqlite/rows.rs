@@ -11,8 +11,8 @@ use prost_types::Timestamp;
 use rusqlite::Row;
 
 use super::schema::internal;
-use super::store::StoreError;
 use crate::proto::users::v1::{Address, User};
+use crate::users::store::StoreError;
 
 /// The columns every user query selects, in the order [`UserRow::read`]
 /// expects.

@@ -13,7 +13,7 @@ use std::thread;
 use rusqlite::Connection;
 
 use super::schema::internal;
-use super::store::StoreError;
+use crate::users::store::StoreError;
 
 /// Commits between two checkpoint requests.
 pub(super) const COMMITS_PER_CHECKPOINT: u32 = 16;

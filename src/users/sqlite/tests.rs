@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use tonic::{Code, Request};
 
-use super::listing::ListQuery;
-use super::store::{StoreError, Written};
-use super::{SqliteStore, Store, UserDirectory};
+use super::SqliteStore;
 use crate::proto::users::v1::user_service_server::UserService;
 use crate::proto::users::v1::{
     Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest,
 };
+use crate::users::listing::ListQuery;
+use crate::users::store::{StoreError, Written};
+use crate::users::{Store, UserDirectory};
 
 fn open(dir: &tempfile::TempDir) -> SqliteStore {
     SqliteStore::open(&dir.path().join("nested/users.db")).unwrap()

@@ -25,8 +25,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use prost::Message as _;
 
-use super::store::Versioned;
 use crate::proto::users::v1::User;
+use crate::users::store::Versioned;
 
 /// A bounded, write-coherent map from user id to the stored user.
 pub(super) struct UserCache {

@@ -5,9 +5,9 @@
 
 use rusqlite::types::Value;
 
-use super::filter::{Filter, TextField, TimeField};
-use super::listing::{Cursor, KeyValue, OrderBy, SortField};
 use super::rows::email_key;
+use crate::users::filter::{Filter, TextField, TimeField};
+use crate::users::listing::{Cursor, KeyValue, OrderBy, SortField};
 
 /// A SQL fragment and its parameters, in order.
 #[derive(Debug, Default, PartialEq)]
@@ -213,9 +213,9 @@ pub(super) fn after_sql(order_by: &OrderBy, cursor: &Cursor, sql: &mut Sql) -> O
 
 #[cfg(test)]
 mod tests {
-    use super::super::filter::parse;
-    use super::super::listing::SortKey;
     use super::*;
+    use crate::users::filter::parse;
+    use crate::users::listing::SortKey;
 
     fn compile(filter: &str) -> (String, Vec<Value>) {
         let mut sql = Sql::default();

@@ -2,7 +2,7 @@
 //! backslash escapes, operators and parentheses, each with its 1-based
 //! character position for error messages.
 
-use super::filter::{CompareOp, FilterError};
+use super::ast::{CompareOp, FilterError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Tok {

@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::schema::internal;
-use super::store::StoreError;
+use crate::users::store::StoreError;
 
 /// The most jobs in one transaction.
 const MAX_BATCH: usize = 128;

@@ -1,5 +1,6 @@
 //! Tests of `filter`, table-driven.
 
+use super::ast::*;
 use super::*;
 
 fn name(op: CompareOp, value: &str) -> Filter {

@@ -1,0 +1,200 @@
+//! The gateway: one HTTP request in, one HTTP response out. Routes the
+//! request, picks its request source (one woven message, NDJSON lines, or
+//! socket frames) and its sink (an HTTP response, a streamed body, a
+//! socket), and runs it through the one call path.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::Body;
+use futures_util::StreamExt as _;
+use http::{Request, Response, header};
+
+use crate::transcode::backend::Backend;
+use crate::transcode::binding::{Binding, Bindings};
+use crate::transcode::call::{self, RequestSource, Weaver};
+use crate::transcode::error::HttpError;
+use crate::transcode::request::{self, BodyKind, HttpRequestParts, check_content_type, collect_body};
+use crate::transcode::response::Renderer;
+use crate::transcode::routing::Lookup;
+use crate::transcode::streaming::{self, Framing, ResponseStream, ndjson, websocket};
+
+/// The HTTP/JSON face of the gRPC services in a descriptor pool: a
+/// `tower::Service` that never fails (every error is an HTTP response with
+/// a `google.rpc.Status` body). Cheap to clone.
+///
+/// Mount it with `axum::Router::fallback_service(gateway)`, or serve it
+/// with hyper directly.
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) bindings: Bindings,
+    pub(crate) backend: Backend,
+    pub(crate) renderer: Renderer,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Gateway {
+    /// Serves one HTTP request. With `debug` logging on, each request is
+    /// logged with its status and latency.
+    pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
+        let traced = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+            (
+                request.method().clone(),
+                request.uri().path().to_owned(),
+                Instant::now(),
+            )
+        });
+        let response = match self.transcode(request).await {
+            Ok(response) => response,
+            Err(error) => self.inner.renderer.error(error),
+        };
+        if let Some((method, path, started)) = traced {
+            let status = response.status().as_u16();
+            tracing::debug!(%method, path, status, latency = ?started.elapsed(), "served");
+        }
+        response
+    }
+
+    async fn transcode(&self, request: Request<Body>) -> Result<Response<Body>, HttpError> {
+        let inner = &self.inner;
+        let (parts, body) = request.into_parts();
+        if websocket::is_upgrade(&parts.headers) {
+            return self.websocket(parts).await;
+        }
+        let path = parts.uri.path();
+        let (binding, segments) = match inner.bindings.router.lookup(&parts.method, path) {
+            Lookup::Found { payload, segments } => (payload, segments),
+            Lookup::MethodNotAllowed { allow } => {
+                return Err(HttpError::method_not_allowed(&parts.method, path, allow));
+            }
+            Lookup::NotFound => return Err(HttpError::not_found(&parts.method, path)),
+        };
+        let source = if binding.method.is_client_streaming() {
+            check_content_type(&parts.headers, BodyKind::Ndjson)?;
+            RequestSource::Payloads {
+                weaver: weaver(binding, &segments, &parts),
+                unit: "line",
+                payloads: ndjson::lines(body, inner.max_body_bytes).boxed(),
+            }
+        } else {
+            let body = collect_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
+            RequestSource::One(weave(binding, &segments, &parts, &body)?)
+        };
+        let call = call::start(&inner.backend, binding, &parts.headers, source).await?;
+        if !binding.method.is_server_streaming() {
+            return inner.renderer.success(binding, &call.single().await?);
+        }
+        let framing = Framing::from_accept(&parts.headers);
+        streaming::http_response(call, binding.clone(), inner.renderer.clone(), framing).await
+    }
+
+    /// A WebSocket upgrade on the path of a streaming binding.
+    async fn websocket(&self, parts: http::request::Parts) -> Result<Response<Body>, HttpError> {
+        let path = parts.uri.path();
+        let Some((binding, segments)) = websocket::find_binding(&self.inner.bindings.router, path) else {
+            let message = format!("no streaming method to open as a WebSocket at {path}");
+            return Err(tonic::Status::not_found(message).into());
+        };
+        let requests = if binding.method.is_client_streaming() {
+            SocketRequests::Frames(weaver(binding, &segments, &parts))
+        } else {
+            SocketRequests::One(weave(binding, &segments, &parts, b"")?)
+        };
+        let binding = binding.clone();
+        let headers = parts.headers.clone();
+        let gateway = self.clone();
+        websocket::accept(parts, self.inner.max_body_bytes, move |socket| {
+            gateway.serve_socket(socket, binding, headers, requests)
+        })
+        .await
+    }
+
+    /// Runs a streaming call on an open WebSocket.
+    async fn serve_socket(
+        self,
+        socket: axum::extract::ws::WebSocket,
+        binding: Arc<Binding>,
+        headers: http::HeaderMap,
+        requests: SocketRequests,
+    ) {
+        let inner = &self.inner;
+        let (sender, receiver) = socket.split();
+        let source = match requests {
+            SocketRequests::One(message) => RequestSource::One(message),
+            SocketRequests::Frames(weaver) => RequestSource::Payloads {
+                weaver,
+                unit: "message",
+                payloads: websocket::payloads(receiver).boxed(),
+            },
+        };
+        let chunks = match call::start(&inner.backend, &binding, &headers, source).await {
+            Ok(call) => ResponseStream::new(None, call, binding, inner.renderer.clone(), Framing::WebSocket)
+                .into_stream()
+                .map(|chunk| chunk.unwrap_or_else(|never| match never {}))
+                .boxed(),
+            Err(error) => {
+                let chunk = Framing::WebSocket.error(&inner.renderer.error_json(&error));
+                futures_util::stream::iter([chunk]).boxed()
+            }
+        };
+        websocket::send_all(sender, chunks).await;
+    }
+}
+
+/// What a WebSocket call's requests will be once the socket is open.
+enum SocketRequests {
+    /// The one request, woven from the path and query (server streaming).
+    One(bytes::Bytes),
+    /// One request per client frame, each woven with the path and query.
+    Frames(Weaver),
+}
+
+impl tower::Service<Request<Body>> for Gateway {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let gateway = self.clone();
+        Box::pin(async move { Ok(gateway.handle(request).await) })
+    }
+}
+
+/// The encoded request message of a unary request (or of a server stream).
+fn weave(
+    binding: &Binding,
+    segments: &[&str],
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<bytes::Bytes, HttpError> {
+    request::weave(
+        binding,
+        &HttpRequestParts {
+            segments,
+            query: parts.uri.query(),
+            body,
+            if_match: parts.headers.get(header::IF_MATCH),
+        },
+    )
+}
+
+/// What a streamed request message is woven with: the path and the query.
+fn weaver(binding: &Arc<Binding>, segments: &[&str], parts: &http::request::Parts) -> Weaver {
+    Weaver {
+        binding: binding.clone(),
+        segments: segments.iter().map(|segment| (*segment).to_owned()).collect(),
+        query: parts.uri.query().map(str::to_owned),
+    }
+}

@@ -1,0 +1,128 @@
+//! The real `gateway` binary as a child process: started on a port of its
+//! own choosing (read from its listening line), ready once it answers, and
+//! killed on drop so a failing test leaves nothing behind.
+
+use std::ffi::OsStr;
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::endpoint::Endpoint;
+use super::guard::guarded_for;
+
+/// How long the binary may take to print its listening line.
+const LISTENING_LIMIT: Duration = Duration::from_secs(20);
+
+/// A running `gateway` binary; its [`Endpoint`] is reached through it.
+pub struct GatewayProcess {
+    child: Child,
+    endpoint: Endpoint,
+}
+
+impl Deref for GatewayProcess {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+impl GatewayProcess {
+    /// Starts the binary on `127.0.0.1:0` with `database`, its default
+    /// limits (no `GATEWAY_*` variable reaches it) and warnings-only logs,
+    /// and waits until it serves.
+    pub async fn start(database: &Path) -> GatewayProcess {
+        let program = Path::new(env!("CARGO_BIN_EXE_gateway"));
+        let database = database.as_os_str();
+        let args: [&OsStr; 4] = [
+            "--addr".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--database".as_ref(),
+            database,
+        ];
+        Self::start_program(program, &args).await
+    }
+
+    /// Starts `program` with `args`, the same way: any server of this
+    /// repository that prints `… listening on http://<addr>` first.
+    pub async fn start_program(program: &Path, args: &[&OsStr]) -> GatewayProcess {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("GATEWAY_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("spawn {}: {error}", program.display()));
+        let stdout = child.stdout.take().expect("the binary's stdout");
+        let line = guarded_for(LISTENING_LIMIT, "the listening line", first_line(stdout)).await;
+        let Some(addr) = listening_address(&line) else {
+            let _ = child.kill();
+            let status = child.wait().expect("reap the gateway");
+            panic!("the gateway printed {line:?} instead of its address (then {status})");
+        };
+        let mut process = GatewayProcess {
+            child,
+            endpoint: Endpoint::new(addr),
+        };
+        let child = &mut process.child;
+        let served = process
+            .endpoint
+            .wait_until_serving(|| child.try_wait().expect("poll the child").is_some())
+            .await;
+        if served.is_err() {
+            let status = process.child.wait().expect("reap the gateway");
+            panic!("the gateway exited before it served: {status}");
+        }
+        process
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILLs the binary and reaps it.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the gateway");
+        self.child.wait().expect("reap the gateway");
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The first line of `stdout` (empty if it closes first); the rest is read
+/// and discarded on the same thread, so the binary never blocks writing.
+async fn first_line(stdout: ChildStdout) -> String {
+    let (tx, rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    rx.await.unwrap_or_default()
+}
+
+/// The address in `gateway listening on http://<addr> …`.
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let rest = line.split_once("listening on http://")?.1;
+    rest.split_whitespace().next()?.parse().ok()
+}
