@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::routing::get;
 use http::{HeaderValue, Request, Response, header};
 use prost_reflect::DescriptorPool;
@@ -23,6 +24,7 @@ use crate::config::Config;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
+use crate::transcode::interceptor::Interceptor;
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{SqliteStore, Store, UserDirectory};
 
@@ -46,6 +48,17 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    run_with(listener, config, Vec::new(), shutdown).await
+}
+
+/// [`run`], with `interceptors` added to the policy chain that every call,
+/// REST or gRPC, passes.
+pub async fn run_with(
+    listener: TcpListener,
+    config: Config,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     // The bindings are read and checked once, before anything is opened;
     // the same ones feed the route table and the OpenAPI document.
     let bindings = Bindings::read(&descriptor_pool()?)?;
@@ -57,23 +70,38 @@ pub async fn run(
     let services = grpc_services(directory.clone(), &config).await?;
     // REST reaches the same service instance: unary methods directly, the
     // streaming ones through tonic.
-    let gateway = Gateway::builder_with_bindings(bindings, services.clone())
+    let mut builder = Gateway::builder_with_bindings(bindings, services.clone())
         .max_body_bytes(config.max_body_bytes)
-        .direct(UserServiceDirect(directory))
-        .build()?;
+        .direct(UserServiceDirect(directory));
+    for interceptor in interceptors {
+        builder = builder.interceptor_arc(interceptor);
+    }
+    let gateway = builder.build()?;
+    // The gRPC face passes the same chain, in a layer around tonic's routes
+    // (the gateway's own calls through those routes do not: they passed it).
+    let grpc_chain = gateway.grpc_layer().describe(&served_elsewhere_pool()?);
     let front = Arc::new(Front {
-        grpc: services.into_axum_router().layer(TraceLayer::new_for_grpc()),
+        grpc: services
+            .into_axum_router()
+            .layer(grpc_chain)
+            .layer(TraceLayer::new_for_grpc()),
         docs: docs_routes(&document).layer(TraceLayer::new_for_http()),
         gateway,
     });
-    let app = tower::service_fn(move |request: Request<Body>| {
+    // Each connection's requests carry its peer address, for the chain.
+    let app = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, TcpListener>| {
+        let peer = ConnectInfo(*incoming.remote_addr());
         let front = front.clone();
-        async move { Ok::<_, Infallible>(front.serve(request).await) }
+        std::future::ready(Ok::<_, Infallible>(tower::service_fn(
+            move |mut request: Request<Body>| {
+                request.extensions_mut().insert(peer);
+                let front = front.clone();
+                async move { Ok::<_, Infallible>(front.serve(request).await) }
+            },
+        )))
     });
 
-    let served = axum::serve(listener, tower::make::Shared::new(app))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     if let Err(error) = store.close().await {
         tracing::error!(%error, "closing the database failed");
     }
@@ -124,6 +152,21 @@ pub fn openapi_document() -> Result<utoipa::openapi::OpenApi, ServerError> {
 
 fn descriptor_pool() -> Result<DescriptorPool, ServerError> {
     DescriptorPool::decode(FILE_DESCRIPTOR_SET).map_err(|error| ServerError::Descriptors(error.to_string()))
+}
+
+/// The services the gRPC face serves besides the annotated ones (health
+/// and reflection), for the call kinds of their methods.
+fn served_elsewhere_pool() -> Result<DescriptorPool, ServerError> {
+    let mut pool = DescriptorPool::new();
+    for set in [
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ] {
+        pool.decode_file_descriptor_set(set)
+            .map_err(|error| ServerError::Descriptors(error.to_string()))?;
+    }
+    Ok(pool)
 }
 
 /// `/openapi.json`, `/openapi.yaml` and Swagger UI at `/docs/` (its assets

@@ -111,7 +111,12 @@ impl Dispatcher {
     pub async fn unary(&self, grpc_path: &str, message: Bytes) -> Result<Bytes, tonic::Status> {
         let mut responses = self
             .backend
-            .start(grpc_path, HeaderMap::new(), Requests::One(message))
+            .start(
+                grpc_path,
+                HeaderMap::new(),
+                Default::default(),
+                Requests::One(message),
+            )
             .await?;
         responses
             .next()

@@ -21,6 +21,7 @@ use crate::transcode::backend::Backend;
 use crate::transcode::backend::direct::DirectService;
 use crate::transcode::binding::Bindings;
 use crate::transcode::gateway::{Gateway, Inner};
+use crate::transcode::interceptor::{Chain, Interceptor};
 use crate::transcode::response::Renderer;
 use crate::transcode::setup_error::SetupError;
 
@@ -48,6 +49,7 @@ pub struct GatewayBuilder {
     bindings: BindingSource,
     routes: Routes,
     direct: Vec<Arc<dyn DirectService>>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
     max_body_bytes: usize,
 }
 
@@ -62,6 +64,7 @@ impl GatewayBuilder {
             bindings,
             routes,
             direct: Vec::new(),
+            interceptors: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
@@ -89,6 +92,19 @@ impl GatewayBuilder {
         self
     }
 
+    /// Adds `interceptor` to the end of the policy chain, which every REST
+    /// call passes, and every gRPC call too where the tonic services are
+    /// wrapped in [`Gateway::grpc_layer`].
+    pub fn interceptor(self, interceptor: impl Interceptor) -> Self {
+        self.interceptor_arc(Arc::new(interceptor))
+    }
+
+    /// [`GatewayBuilder::interceptor`], for one already shared.
+    pub fn interceptor_arc(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+
     /// Reads the bindings (unless given) and builds the route table.
     pub fn build(self) -> Result<Gateway, SetupError> {
         let bindings = match self.bindings {
@@ -105,6 +121,7 @@ impl GatewayBuilder {
             inner: Arc::new(Inner {
                 renderer: Renderer::new(bindings.pool.clone()),
                 backend: Backend::new(self.routes, direct),
+                chain: Chain::new(self.interceptors),
                 bindings,
                 max_body_bytes: self.max_body_bytes,
             }),

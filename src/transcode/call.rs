@@ -9,15 +9,18 @@
 //! reports after its input stopped, so the client hears about line 3 rather
 //! than "the stream ended early".
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
-use http::HeaderMap;
+use http::{Extensions, HeaderMap};
+use tonic::metadata::MetadataMap;
 
 use crate::transcode::backend::{Backend, Requests, Responses, metadata_from};
 use crate::transcode::binding::Binding;
 use crate::transcode::error::HttpError;
+use crate::transcode::interceptor::{CallGuard, CallInfo, Chain, Face};
 use crate::transcode::request::{self, HttpRequestParts};
 
 /// Where a call's request messages come from.
@@ -61,22 +64,43 @@ impl Weaver {
 /// records it) and the [`Call`] (which reports it).
 type RequestFailure = Arc<Mutex<Option<HttpError>>>;
 
-/// A started call: its response messages as the service sends them.
+/// A started call: its response messages as the service sends them, and
+/// the guard that tells the policy chain how it ended.
 pub(crate) struct Call {
     responses: Responses,
     failure: RequestFailure,
+    guard: CallGuard,
 }
 
-/// Starts the call of `binding` with the messages of `source`; `headers`
-/// are the HTTP request's, of which the forwarded ones become metadata.
+/// Who calls, and through which face.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller {
+    pub(crate) face: Face,
+    pub(crate) peer: Option<SocketAddr>,
+}
+
+/// Starts the call of `binding` with the messages of `source`: the policy
+/// chain first (which may reject it), then the service. `headers` are the
+/// HTTP request's, of which the forwarded ones become metadata.
 pub(crate) async fn start(
     backend: &Backend,
+    chain: &Chain,
     binding: &Binding,
+    caller: Caller,
     headers: &HeaderMap,
     source: RequestSource,
 ) -> Result<Call, HttpError> {
+    let info = CallInfo {
+        grpc_path: binding.grpc_path.clone(),
+        kind: binding.kind,
+        face: caller.face,
+        peer: caller.peer,
+        route: Some(binding.route.clone()),
+    };
+    let mut metadata = MetadataMap::from_headers(metadata_from(headers));
+    let mut extensions = Extensions::new();
+    let mut guard = chain.start(info, &mut metadata, &mut extensions)?;
     let failure = RequestFailure::default();
-    let metadata = metadata_from(headers);
     let requests = match source {
         RequestSource::One(message) => Requests::One(message),
         RequestSource::Payloads {
@@ -85,9 +109,20 @@ pub(crate) async fn start(
             payloads,
         } => Requests::Stream(woven_messages(weaver, unit, payloads, failure.clone()).boxed()),
     };
-    match backend.start(&binding.grpc_path, metadata, requests).await {
-        Ok(responses) => Ok(Call { responses, failure }),
-        Err(status) => Err(take(&failure).unwrap_or_else(|| status.into())),
+    let started = backend
+        .start(&binding.grpc_path, metadata.into_headers(), extensions, requests)
+        .await;
+    match started {
+        Ok(responses) => Ok(Call {
+            responses,
+            failure,
+            guard,
+        }),
+        Err(status) => {
+            let error = take(&failure).unwrap_or_else(|| status.into());
+            guard.finish(error.code());
+            Err(error)
+        }
     }
 }
 
@@ -95,11 +130,16 @@ impl Call {
     /// The next response message; the call's failure; `None` at a
     /// successful end.
     pub(crate) async fn next(&mut self) -> Option<Result<Bytes, HttpError>> {
-        match self.responses.next().await {
-            Some(Ok(message)) => Some(Ok(message)),
+        let next = match self.responses.next().await {
+            Some(Ok(message)) => return Some(Ok(message)),
             Some(Err(status)) => Some(Err(take(&self.failure).unwrap_or_else(|| status.into()))),
             None => take(&self.failure).map(Err),
+        };
+        match &next {
+            Some(Err(error)) => self.guard.finish(error.code()),
+            _ => self.guard.finish(tonic::Code::Ok),
         }
+        next
     }
 
     /// The one response message of a call whose responses do not stream.

@@ -16,8 +16,9 @@ use http::{Request, Response, header};
 
 use crate::transcode::backend::Backend;
 use crate::transcode::binding::{Binding, Bindings};
-use crate::transcode::call::{self, RequestSource, Weaver};
+use crate::transcode::call::{self, Caller, RequestSource, Weaver};
 use crate::transcode::error::HttpError;
+use crate::transcode::interceptor::{Chain, Face, GrpcChainLayer};
 use crate::transcode::request::{self, BodyKind, HttpRequestParts, check_content_type, collect_body};
 use crate::transcode::response::Renderer;
 use crate::transcode::routing::Lookup;
@@ -37,11 +38,21 @@ pub struct Gateway {
 pub(crate) struct Inner {
     pub(crate) bindings: Bindings,
     pub(crate) backend: Backend,
+    pub(crate) chain: Chain,
     pub(crate) renderer: Renderer,
     pub(crate) max_body_bytes: usize,
 }
 
 impl Gateway {
+    /// The gateway's policy chain as a tower layer for the tonic services
+    /// of the gRPC face (`routes.into_axum_router().layer(..)`), so gRPC
+    /// calls pass the same interceptors as REST calls. Wrap only the
+    /// services the gRPC face serves, not the routes given to the builder,
+    /// or REST calls through them would pass the chain twice.
+    pub fn grpc_layer(&self) -> GrpcChainLayer {
+        GrpcChainLayer::new(self.inner.chain.clone(), &self.inner.bindings.pool)
+    }
+
     /// Serves one HTTP request. With `debug` logging on, each request is
     /// logged with its status and latency.
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
@@ -88,7 +99,16 @@ impl Gateway {
             let body = collect_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
             RequestSource::One(weave(binding, &segments, &parts, &body)?)
         };
-        let call = call::start(&inner.backend, binding, &parts.headers, source).await?;
+        let caller = caller(&parts, Face::Rest);
+        let call = call::start(
+            &inner.backend,
+            &inner.chain,
+            binding,
+            caller,
+            &parts.headers,
+            source,
+        )
+        .await?;
         if !binding.method.is_server_streaming() {
             return inner.renderer.success(binding, &call.single().await?);
         }
@@ -110,9 +130,10 @@ impl Gateway {
         };
         let binding = binding.clone();
         let headers = parts.headers.clone();
+        let caller = caller(&parts, Face::WebSocket);
         let gateway = self.clone();
         websocket::accept(parts, self.inner.max_body_bytes, move |socket| {
-            gateway.serve_socket(socket, binding, headers, requests)
+            gateway.serve_socket(socket, binding, caller, headers, requests)
         })
         .await
     }
@@ -122,6 +143,7 @@ impl Gateway {
         self,
         socket: axum::extract::ws::WebSocket,
         binding: Arc<Binding>,
+        caller: Caller,
         headers: http::HeaderMap,
         requests: SocketRequests,
     ) {
@@ -135,7 +157,8 @@ impl Gateway {
                 payloads: websocket::payloads(receiver).boxed(),
             },
         };
-        let chunks = match call::start(&inner.backend, &binding, &headers, source).await {
+        let started = call::start(&inner.backend, &inner.chain, &binding, caller, &headers, source).await;
+        let chunks = match started {
             Ok(call) => ResponseStream::new(None, call, binding, inner.renderer.clone(), Framing::WebSocket)
                 .into_stream()
                 .map(|chunk| chunk.unwrap_or_else(|never| match never {}))
@@ -188,6 +211,16 @@ fn weave(
             if_match: parts.headers.get(header::IF_MATCH),
         },
     )
+}
+
+/// The caller of a request that came through `face`: its address where
+/// the server recorded it (`axum::extract::ConnectInfo`).
+fn caller(parts: &http::request::Parts, face: Face) -> Caller {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    Caller { face, peer }
 }
 
 /// What a streamed request message is woven with: the path and the query.

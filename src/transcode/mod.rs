@@ -7,7 +7,8 @@
 //! binding/   descriptors → bindings, read once at start (+ conventions)
 //! routing/   method + path → binding, or 404 / 405 with Allow
 //! request/   body under limits, content type, path + query + body → message
-//! call       the one call path: a request source → the service → messages
+//! call       the one call path: a request source → the chain → the service
+//! interceptor/ the policy chain every call passes once, REST and gRPC alike
 //! backend/   in-process calls: direct for unary, tonic's routes otherwise
 //! response/  response_body, proto3 JSON from wire bytes, headers
 //! streaming/ NDJSON / SSE / WebSocket framing, with in-band errors
@@ -16,7 +17,8 @@
 //! ```
 //!
 //! The public face is [`Gateway`], a `tower::Service` built with
-//! [`Gateway::builder`]; this module holds it and the dispatch.
+//! [`Gateway::builder`] (`builder.rs`); `gateway.rs` holds it and the
+//! dispatch.
 
 mod backend;
 #[cfg(feature = "bench-support")]
@@ -27,6 +29,7 @@ mod builder;
 mod call;
 pub(crate) mod error;
 mod gateway;
+pub mod interceptor;
 pub mod openapi;
 pub mod proto;
 mod request;

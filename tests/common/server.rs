@@ -4,10 +4,12 @@
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::config::Config;
 use gateway::server::{self, ServerError};
+use gateway::transcode::interceptor::Interceptor;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -44,18 +46,24 @@ impl Deref for TestServer {
 impl TestServer {
     /// Starts a server on a fresh, empty database.
     pub async fn start() -> TestServer {
+        Self::start_with(Vec::new()).await
+    }
+
+    /// Starts a server on a fresh database with `interceptors` in its
+    /// policy chain.
+    pub async fn start_with(interceptors: Vec<Arc<dyn Interceptor>>) -> TestServer {
         let dir = tempfile::tempdir().expect("create a temporary directory");
-        Self::start_in(dir).await
+        Self::start_in(dir, interceptors).await
     }
 
     /// Starts a server on `dir/users.db` (which may already hold data) and
     /// waits until it answers, failing with `run`'s error if it stops first.
-    async fn start_in(dir: TempDir) -> TestServer {
+    async fn start_in(dir: TempDir, interceptors: Vec<Arc<dyn Interceptor>>) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let endpoint = Endpoint::new(listener.local_addr().expect("the listener's address"));
         let config = Config::with_database(database_in(dir.path()));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(listener, config, async {
+        let task = tokio::spawn(server::run_with(listener, config, interceptors, async {
             let _ = rx.await;
         }));
         if endpoint.wait_until_serving(|| task.is_finished()).await.is_err() {
@@ -82,7 +90,7 @@ impl TestServer {
     /// Shuts down gracefully, then starts a new server on the same file.
     pub async fn restart(self) -> TestServer {
         let dir = self.stop().await;
-        Self::start_in(dir).await
+        Self::start_in(dir, Vec::new()).await
     }
 
     async fn stop(mut self) -> TempDir {

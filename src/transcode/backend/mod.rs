@@ -81,25 +81,30 @@ impl Backend {
         &self,
         grpc_path: &str,
         metadata: HeaderMap,
+        extensions: Extensions,
         requests: Requests,
     ) -> Result<Responses, tonic::Status> {
         match requests {
             Requests::One(message) => {
                 if let Some(service) = self.direct.get(grpc_path) {
                     let metadata = tonic::metadata::MetadataMap::from_headers(metadata);
-                    let request = tonic::Request::from_parts(metadata, Extensions::default(), message);
+                    let request = tonic::Request::from_parts(metadata, extensions, message);
                     let answer = service.call(grpc_path, request).await?;
                     return Ok(Responses::Direct(Some(answer)));
                 }
                 let body = Full::new(encode_frame(&message)?);
-                self.call(grpc_path, metadata, body).await.map(Responses::Routed)
+                self.call(grpc_path, metadata, extensions, body)
+                    .await
+                    .map(Responses::Routed)
             }
             Requests::Stream(messages) => {
                 let frames = messages.map(|message| encode_frame(&message?));
                 // axum's body keeps the stream behind a `SyncWrapper`, as
                 // tonic's router needs a `Sync` body.
                 let body = axum::body::Body::from_stream(frames);
-                self.call(grpc_path, metadata, body).await.map(Responses::Routed)
+                self.call(grpc_path, metadata, extensions, body)
+                    .await
+                    .map(Responses::Routed)
             }
         }
     }
@@ -110,6 +115,7 @@ impl Backend {
         &self,
         grpc_path: &str,
         metadata: HeaderMap,
+        extensions: Extensions,
         body: B,
     ) -> Result<ResponseMessages, tonic::Status>
     where
@@ -119,6 +125,7 @@ impl Backend {
         let mut request = Request::post(grpc_path)
             .body(body)
             .map_err(|error| tonic::Status::internal(format!("building the call failed: {error}")))?;
+        *request.extensions_mut() = extensions;
         let headers = request.headers_mut();
         *headers = metadata;
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));

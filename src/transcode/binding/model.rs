@@ -2,12 +2,15 @@
 //! every descriptor it needs resolved at start. `read` builds them; the
 //! request, response and OpenAPI stages read them.
 
+use std::sync::Arc;
+
 use http::{Method, StatusCode};
 use prost_reflect::{FieldDescriptor, MessageDescriptor, MethodDescriptor};
 
 use super::conventions::UpdateMask;
 use super::fields::{BodySelector, FieldPath};
 use super::header_template::HeaderTemplate;
+use crate::transcode::interceptor::CallKind;
 use crate::transcode::routing::{PathTemplate, VariableSpan};
 
 /// One path variable: the segments it captures and the field it sets.
@@ -41,7 +44,12 @@ pub(crate) struct Binding {
     pub(crate) body_message: Option<MessageDescriptor>,
     pub(crate) success: SuccessResponse,
     /// The gRPC path, `/package.Service/Method`.
-    pub(crate) grpc_path: String,
+    pub(crate) grpc_path: Arc<str>,
+    /// The method's call kind.
+    pub(crate) kind: CallKind,
+    /// The path template as written in the rule, e.g. `/v1/users/{id}`
+    /// (a bounded label for metrics and logs, unlike the request path).
+    pub(crate) route: Arc<str>,
     /// Field paths (proto names, dotted) bound by the path or by a body field;
     /// the query may set any other field.
     pub(crate) bound_fields: Vec<String>,

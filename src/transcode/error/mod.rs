@@ -113,6 +113,10 @@ impl HttpError {
         }
     }
 
+    pub(crate) fn code(&self) -> Code {
+        self.status.code()
+    }
+
     /// INTERNAL with a message for the client and a `cause` for the log.
     pub(crate) fn internal(message: &str, cause: impl std::fmt::Display) -> Self {
         HttpError {

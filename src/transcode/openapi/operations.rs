@@ -73,7 +73,7 @@ pub(crate) fn operation(
 fn describe_rpc(binding: &Binding, comments: Option<&str>) -> String {
     let rpc = format!(
         "gRPC: `{}` (`{}` → `{}`).",
-        binding.grpc_path,
+        &*binding.grpc_path,
         binding.method.input().full_name(),
         binding.method.output().full_name()
     );
