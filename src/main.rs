@@ -84,6 +84,7 @@ async fn serve() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    log_panics();
     let config = cli.config;
     let listener = match TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
@@ -104,6 +105,25 @@ async fn serve() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// A panic (say, in a service method: the call answers INTERNAL and the
+/// process serves on) is logged once, at `error`, through `tracing` like
+/// every other line, instead of on stderr by the default hook.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        let location = info
+            .location()
+            .map(|location| format!("{}:{}", location.file(), location.line()))
+            .unwrap_or_default();
+        tracing::error!(panic = message, location, "panicked");
+    }));
 }
 
 fn print_openapi(yaml: bool) -> std::process::ExitCode {

@@ -30,7 +30,7 @@ mod users;
 
 pub use child::GatewayProcess;
 pub use endpoint::Endpoint;
-pub use engine::serve_engine;
+pub use engine::{serve_both_faces, serve_engine};
 pub use framing::{ndjson, sse};
 pub use guard::{GUARD, guarded, guarded_for};
 pub use raw_http::{RawResponse, body_chunk};

@@ -5,6 +5,10 @@
 //! service, with every interceptor and layer it has, sees a REST call as it
 //! sees a gRPC call, and the engine needs only the method's gRPC path.
 //!
+//! A service that panics is caught here, wherever the panic surfaces (the
+//! call, or a later message of its stream): the call ends with INTERNAL
+//! and the process serves on.
+//!
 //! Unary methods of services also registered with
 //! [`Backend::with_direct`] skip the framing and tonic's router and codec:
 //! generated code calls the service trait with the decoded message (see
@@ -17,8 +21,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::StreamExt as _;
+use std::panic::AssertUnwindSafe;
+
 use futures_util::stream::BoxStream;
+use futures_util::{FutureExt as _, StreamExt as _};
 use http::{Extensions, HeaderMap, HeaderValue, Request, header};
 use http_body_util::{BodyExt as _, Full};
 use tonic::service::Routes;
@@ -89,7 +95,10 @@ impl Backend {
                 if let Some(service) = self.direct.get(grpc_path) {
                     let metadata = tonic::metadata::MetadataMap::from_headers(metadata);
                     let request = tonic::Request::from_parts(metadata, extensions, message);
-                    let answer = service.call(grpc_path, request).await?;
+                    let answer = AssertUnwindSafe(service.call(grpc_path, request))
+                        .catch_unwind()
+                        .await
+                        .map_err(|_| panicked())??;
                     return Ok(Responses::Direct(Some(answer)));
                 }
                 let body = Full::new(encode_frame(&message)?);
@@ -130,11 +139,10 @@ impl Backend {
         *headers = metadata;
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         headers.insert(header::TE, HeaderValue::from_static("trailers"));
-        let response = self
-            .routes
-            .clone()
-            .oneshot(request)
+        let response = AssertUnwindSafe(self.routes.clone().oneshot(request))
+            .catch_unwind()
             .await
+            .map_err(|_| panicked())?
             .unwrap_or_else(|infallible| match infallible {});
         let (parts, body) = response.into_parts();
         // A trailers-only response carries its status in the headers.
@@ -169,7 +177,10 @@ impl ResponseMessages {
                 Ok(None) => {}
                 Err(status) => return Some(Err(self.finish(status))),
             }
-            match self.body.frame().await {
+            let Ok(frame) = AssertUnwindSafe(self.body.frame()).catch_unwind().await else {
+                return Some(Err(self.finish(panicked())));
+            };
+            match frame {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => self.decoder.push(&data),
                     Err(frame) => {
@@ -193,6 +204,12 @@ impl ResponseMessages {
         self.finished = true;
         status
     }
+}
+
+/// What a call whose service panicked answers: INTERNAL, with nothing of
+/// the panic in it (the panic hook has logged it, in the call's context).
+pub(crate) fn panicked() -> tonic::Status {
+    tonic::Status::internal("the service failed while handling the call")
 }
 
 fn is_error(status: &tonic::Status) -> bool {

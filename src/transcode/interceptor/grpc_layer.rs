@@ -1,7 +1,8 @@
 //! The policy chain on the gRPC face: a tower layer around tonic's
 //! services that runs the chain's `on_call` before the service sees the
 //! request (a rejection is a trailers-only gRPC answer) and reports the end
-//! when the response body ends, with the `grpc-status` it carried.
+//! when the response body ends, with the `grpc-status` it carried. A
+//! service that panics answers INTERNAL, before or during its stream.
 //!
 //! ```ignore
 //! let app = routes.into_axum_router().layer(gateway.grpc_layer());
@@ -11,6 +12,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -18,12 +20,14 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http::{Request, Response};
 use http_body::Frame;
 use prost_reflect::DescriptorPool;
 use tonic::metadata::MetadataMap;
 
 use super::{CallGuard, CallInfo, CallKind, Chain, Face};
+use crate::transcode::backend::panicked;
 
 /// Applies the policy chain to the gRPC services it wraps.
 #[derive(Clone)]
@@ -119,8 +123,10 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let response = inner.call(request).await.unwrap_or_else(|never| match never {});
-            Ok(observe(response, guard))
+            match AssertUnwindSafe(inner.call(request)).catch_unwind().await {
+                Ok(response) => Ok(observe(response.unwrap_or_else(|never| match never {}), guard)),
+                Err(_) => Ok(observe(panicked().into_http::<Body>(), guard)),
+            }
         })
     }
 }
@@ -139,14 +145,17 @@ where
     let body = ObservedBody {
         inner: Body::new(body),
         guard: Some(guard),
+        failed: false,
     };
     Response::from_parts(parts, Body::new(body))
 }
 
-/// A response body that records the `grpc-status` of its trailers.
+/// A response body that records the `grpc-status` of its trailers, and
+/// ends with INTERNAL trailers if the service panics while it streams.
 struct ObservedBody {
     inner: Body,
     guard: Option<CallGuard>,
+    failed: bool,
 }
 
 impl http_body::Body for ObservedBody {
@@ -157,7 +166,19 @@ impl http_body::Body for ObservedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        let inner = &mut self.inner;
+        let Ok(polled) = std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll_frame(cx))) else {
+            self.failed = true;
+            if let Some(guard) = self.guard.as_mut() {
+                guard.finish(tonic::Code::Internal);
+            }
+            let mut trailers = panicked().into_http::<()>().into_parts().0.headers;
+            trailers.remove(http::header::CONTENT_TYPE);
+            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+        };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(status) = frame.trailers_ref().and_then(tonic::Status::from_header_map)
