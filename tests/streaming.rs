@@ -144,7 +144,12 @@ async fn server_stream_failing_before_the_first_message_is_an_http_error() {
 async fn a_failure_after_the_first_message_is_the_last_line() {
     let engine = serve_engine(StubService::default().streaming(StreamMode::FailAfterTwo)).await;
     let path = "/v1/users:stream";
-    let expected_error = json!({"code": 15, "message": "the disk ate user 2", "details": []});
+    // The in-band error names the request's id, as every error does.
+    let expected_error = |id: &str| {
+        json!({"code": 15, "message": "the disk ate user 2", "details": [{
+            "@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": id, "servingData": ""
+        }]})
+    };
 
     let (status, content_type, text) = engine.get_text(path, None).await;
     assert_eq!(status, 200);
@@ -153,7 +158,10 @@ async fn a_failure_after_the_first_message_is_the_last_line() {
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(lines[0]["id"], "stub-0");
     assert_eq!(lines[1]["id"], "stub-1");
-    assert_eq!(lines[2], json!({"error": expected_error}), "{text}");
+    let id = lines[2]["error"]["details"][0]["requestId"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(lines[2], json!({"error": expected_error(id)}), "{text}");
 
     let (status, content_type, text) = engine.get_text(path, Some("text/event-stream")).await;
     assert_eq!(status, 200);
@@ -162,7 +170,15 @@ async fn a_failure_after_the_first_message_is_the_last_line() {
     assert_eq!(events.len(), 3, "{text}");
     assert_eq!((&events[0].0, &events[0].1["id"]), (&None, &json!("stub-0")));
     assert_eq!((&events[1].0, &events[1].1["id"]), (&None, &json!("stub-1")));
-    assert_eq!(events[2], (Some("error".to_owned()), expected_error), "{text}");
+    let id = events[2].1["details"][0]["requestId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        events[2],
+        (Some("error".to_owned()), expected_error(&id)),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

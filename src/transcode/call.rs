@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
-use http::{Extensions, HeaderMap};
+use http::{Extensions, HeaderMap, HeaderValue};
 use tonic::metadata::MetadataMap;
 
 use crate::transcode::backend::{Backend, Requests, Responses, metadata_from};
@@ -22,6 +22,7 @@ use crate::transcode::binding::Binding;
 use crate::transcode::error::HttpError;
 use crate::transcode::interceptor::{CallGuard, CallInfo, Chain, Face};
 use crate::transcode::request::{self, HttpRequestParts};
+use crate::transcode::request_id::X_REQUEST_ID;
 
 /// Where a call's request messages come from.
 pub(crate) enum RequestSource {
@@ -70,6 +71,8 @@ pub(crate) struct Call {
     responses: Responses,
     failure: RequestFailure,
     guard: CallGuard,
+    /// Named by every failure the call reports.
+    request_id: Option<HeaderValue>,
 }
 
 /// Who calls, and through which face.
@@ -97,9 +100,16 @@ pub(crate) async fn start(
         peer: caller.peer,
         route: Some(binding.route.clone()),
     };
+    let request_id = headers.get(X_REQUEST_ID).cloned();
+    let tagged = |error: HttpError| match &request_id {
+        Some(id) => error.with_request_id(id),
+        None => error,
+    };
     let mut metadata = MetadataMap::from_headers(metadata_from(headers));
     let mut extensions = Extensions::new();
-    let mut guard = chain.start(info, &mut metadata, &mut extensions)?;
+    let mut guard = chain
+        .start(info, &mut metadata, &mut extensions)
+        .map_err(|status| tagged(status.into()))?;
     let failure = RequestFailure::default();
     let requests = match source {
         RequestSource::One(message) => Requests::One(message),
@@ -117,9 +127,10 @@ pub(crate) async fn start(
             responses,
             failure,
             guard,
+            request_id,
         }),
         Err(status) => {
-            let error = take(&failure).unwrap_or_else(|| status.into());
+            let error = tagged(take(&failure).unwrap_or_else(|| status.into()));
             guard.finish(error.code());
             Err(error)
         }
@@ -134,6 +145,10 @@ impl Call {
             Some(Ok(message)) => return Some(Ok(message)),
             Some(Err(status)) => Some(Err(take(&self.failure).unwrap_or_else(|| status.into()))),
             None => take(&self.failure).map(Err),
+        };
+        let next = match (next, &self.request_id) {
+            (Some(Err(error)), Some(id)) => Some(Err(error.with_request_id(id))),
+            (next, _) => next,
         };
         match &next {
             Some(Err(error)) => self.guard.finish(error.code()),

@@ -13,6 +13,7 @@ use std::time::Instant;
 use axum::body::Body;
 use futures_util::StreamExt as _;
 use http::{Request, Response, header};
+use tracing::Instrument as _;
 
 use crate::transcode::backend::Backend;
 use crate::transcode::binding::{Binding, Bindings};
@@ -20,6 +21,7 @@ use crate::transcode::call::{self, Caller, RequestSource, Weaver};
 use crate::transcode::error::HttpError;
 use crate::transcode::interceptor::{Chain, Face, GrpcChainLayer};
 use crate::transcode::request::{self, BodyKind, HttpRequestParts, check_content_type, collect_body};
+use crate::transcode::request_id::{self, X_REQUEST_ID};
 use crate::transcode::response::Renderer;
 use crate::transcode::routing::Lookup;
 use crate::transcode::streaming::{self, Framing, ResponseStream, ndjson, websocket};
@@ -53,9 +55,12 @@ impl Gateway {
         GrpcChainLayer::new(self.inner.chain.clone(), &self.inner.bindings.pool)
     }
 
-    /// Serves one HTTP request. With `debug` logging on, each request is
-    /// logged with its status and latency.
-    pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
+    /// Serves one HTTP request. Its id (the client's `X-Request-Id`, or a
+    /// new one) comes back as `X-Request-Id` and names its log lines and
+    /// errors. With `debug` logging on, each request is logged with its
+    /// status and latency.
+    pub async fn handle(&self, mut request: Request<Body>) -> Response<Body> {
+        let request_id = request_id::ensure(request.headers_mut());
         let traced = tracing::enabled!(tracing::Level::DEBUG).then(|| {
             (
                 request.method().clone(),
@@ -63,10 +68,12 @@ impl Gateway {
                 Instant::now(),
             )
         });
-        let response = match self.transcode(request).await {
+        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
+        let mut response = match self.transcode(request).instrument(span).await {
             Ok(response) => response,
-            Err(error) => self.inner.renderer.error(error),
+            Err(error) => self.inner.renderer.error(error.with_request_id(&request_id)),
         };
+        response.headers_mut().insert(X_REQUEST_ID, request_id);
         if let Some((method, path, started)) = traced {
             let status = response.status().as_u16();
             tracing::debug!(%method, path, status, latency = ?started.elapsed(), "served");

@@ -12,6 +12,7 @@
 //! backend/   in-process calls: direct for unary, tonic's routes otherwise
 //! response/  response_body, proto3 JSON from wire bytes, headers
 //! streaming/ NDJSON / SSE / WebSocket framing, with in-band errors
+//! request_id one id per call, kept or made, returned and logged
 //! error/     one HttpError, one code → HTTP table, one google.rpc.Status body
 //! openapi/   bindings → OpenAPI 3.1 document
 //! ```
@@ -33,6 +34,7 @@ pub mod interceptor;
 pub mod openapi;
 pub mod proto;
 mod request;
+mod request_id;
 mod response;
 mod routing;
 mod setup_error;

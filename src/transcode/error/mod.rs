@@ -18,6 +18,9 @@ mod details;
 pub(crate) use details::BAD_REQUEST_TYPE_URL;
 pub(crate) use details::bad_request;
 
+/// The `Any` type URL of `google.rpc.RequestInfo`.
+const REQUEST_INFO_TYPE_URL: &str = "type.googleapis.com/google.rpc.RequestInfo";
+
 /// The HTTP status for a gRPC code (the table of `google/rpc/code.proto`).
 pub(crate) fn http_status(code: Code) -> StatusCode {
     match code {
@@ -45,6 +48,8 @@ pub(crate) struct HttpError {
     allow: Vec<Method>,
     /// What went wrong inside, for the log only; never rendered.
     cause: Option<String>,
+    /// The call's id, rendered as a `google.rpc.RequestInfo` detail.
+    request_id: Option<HeaderValue>,
 }
 
 impl From<tonic::Status> for HttpError {
@@ -54,6 +59,7 @@ impl From<tonic::Status> for HttpError {
             status,
             allow: Vec::new(),
             cause: None,
+            request_id: None,
         }
     }
 }
@@ -70,6 +76,7 @@ impl HttpError {
             http_status: StatusCode::METHOD_NOT_ALLOWED,
             allow,
             cause: None,
+            request_id: None,
         }
     }
 
@@ -80,6 +87,7 @@ impl HttpError {
             http_status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
             allow: Vec::new(),
             cause: None,
+            request_id: None,
         }
     }
 
@@ -90,6 +98,7 @@ impl HttpError {
             http_status: StatusCode::PAYLOAD_TOO_LARGE,
             allow: Vec::new(),
             cause: None,
+            request_id: None,
         }
     }
 
@@ -111,6 +120,12 @@ impl HttpError {
             ),
             ..self
         }
+    }
+
+    /// The same error, naming the call's id (once named, it stays).
+    pub(crate) fn with_request_id(mut self, id: &HeaderValue) -> Self {
+        self.request_id.get_or_insert_with(|| id.clone());
+        self
     }
 
     pub(crate) fn code(&self) -> Code {
@@ -163,10 +178,19 @@ impl HttpError {
 impl HttpError {
     /// The `google.rpc.Status` JSON of this error, also used in-band in streams.
     pub(crate) fn to_json(&self, pool: &DescriptorPool) -> Vec<u8> {
+        let mut details = render_details(&self.status, pool);
+        if let Some(id) = &self.request_id {
+            let info = serde_json::json!({
+                "@type": REQUEST_INFO_TYPE_URL,
+                "requestId": String::from_utf8_lossy(id.as_bytes()),
+                "servingData": "",
+            });
+            details.extend(serde_json::value::to_raw_value(&info).ok());
+        }
         let body = ErrorBody {
             code: self.status.code() as i32,
             message: self.status.message(),
-            details: render_details(&self.status, pool),
+            details,
         };
         serde_json::to_vec(&body).expect("an error body always serializes")
     }

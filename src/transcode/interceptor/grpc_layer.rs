@@ -25,9 +25,11 @@ use http::{Request, Response};
 use http_body::Frame;
 use prost_reflect::DescriptorPool;
 use tonic::metadata::MetadataMap;
+use tracing::Instrument as _;
 
 use super::{CallGuard, CallInfo, CallKind, Chain, Face};
 use crate::transcode::backend::panicked;
+use crate::transcode::request_id::{self, X_REQUEST_ID};
 
 /// Applies the policy chain to the gRPC services it wraps.
 #[derive(Clone)]
@@ -99,6 +101,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<Body>) -> BoxedResponse {
+        let request_id = request_id::ensure(request.headers_mut());
         let path = request.uri().path();
         let call = CallInfo {
             kind: self.layer.kinds.get(path).copied().unwrap_or(CallKind::Unary),
@@ -117,17 +120,25 @@ where
         *request.extensions_mut() = extensions;
         let guard = match started {
             Ok(guard) => guard,
-            Err(status) => return Box::pin(std::future::ready(Ok(status.into_http::<Body>()))),
+            Err(status) => {
+                let mut response = status.into_http::<Body>();
+                response.headers_mut().insert(X_REQUEST_ID, request_id);
+                return Box::pin(std::future::ready(Ok(response)));
+            }
         };
         // The service that was polled ready takes the call; a clone waits.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            match AssertUnwindSafe(inner.call(request)).catch_unwind().await {
-                Ok(response) => Ok(observe(response.unwrap_or_else(|never| match never {}), guard)),
-                Err(_) => Ok(observe(panicked().into_http::<Body>(), guard)),
-            }
-        })
+        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
+        let call = async move {
+            let mut response = match AssertUnwindSafe(inner.call(request)).catch_unwind().await {
+                Ok(response) => observe(response.unwrap_or_else(|never| match never {}), guard),
+                Err(_) => observe(panicked().into_http::<Body>(), guard),
+            };
+            response.headers_mut().insert(X_REQUEST_ID, request_id);
+            Ok(response)
+        };
+        Box::pin(call.instrument(span))
     }
 }
 
