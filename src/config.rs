@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the server listens by default: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -35,6 +36,32 @@ pub struct Config {
     /// The largest gRPC message, in bytes, in either direction.
     #[arg(long, env = "GATEWAY_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+
+    /// The deadline of a call that sets none (gRPC `grpc-timeout`, REST
+    /// `Grpc-Timeout`), e.g. `30s`; none by default.
+    #[arg(long, env = "GATEWAY_DEFAULT_TIMEOUT", value_parser = parse_duration)]
+    pub default_timeout: Option<Duration>,
+
+    /// The longest deadline any call gets, whatever it asks for, e.g. `5m`;
+    /// no limit by default.
+    #[arg(long, env = "GATEWAY_MAX_TIMEOUT", value_parser = parse_duration)]
+    pub max_timeout: Option<Duration>,
+}
+
+/// `250ms`, `30s`, `5m` or `1h`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let amount: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: expected a number and ms, s, m or h, e.g. 30s"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(amount)),
+        "s" => Ok(Duration::from_secs(amount)),
+        "m" => Ok(Duration::from_secs(amount * 60)),
+        "h" => Ok(Duration::from_secs(amount * 3600)),
+        _ => Err(format!("{text:?}: the unit must be ms, s, m or h, e.g. 30s")),
+    }
 }
 
 impl Config {
@@ -45,6 +72,30 @@ impl Config {
             database: database.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            default_timeout: None,
+            max_timeout: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_their_unit() {
+        let cases = [
+            ("250ms", Ok(Duration::from_millis(250))),
+            ("30s", Ok(Duration::from_secs(30))),
+            ("5m", Ok(Duration::from_secs(300))),
+            ("1h", Ok(Duration::from_secs(3600))),
+            ("30", Err(())),
+            ("s", Err(())),
+            ("1.5s", Err(())),
+            ("-1s", Err(())),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text).map_err(|_| ()), expected, "{text}");
         }
     }
 }

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use prost_reflect::DescriptorPool;
 use tonic::service::Routes;
@@ -20,6 +21,8 @@ use tonic::service::Routes;
 use crate::transcode::backend::Backend;
 use crate::transcode::backend::direct::DirectService;
 use crate::transcode::binding::Bindings;
+use crate::transcode::call::CallPath;
+use crate::transcode::deadline::Deadlines;
 use crate::transcode::gateway::{Gateway, Inner};
 use crate::transcode::interceptor::{Chain, Interceptor};
 use crate::transcode::response::Renderer;
@@ -50,6 +53,7 @@ pub struct GatewayBuilder {
     routes: Routes,
     direct: Vec<Arc<dyn DirectService>>,
     interceptors: Vec<Arc<dyn Interceptor>>,
+    deadlines: Deadlines,
     max_body_bytes: usize,
 }
 
@@ -65,6 +69,7 @@ impl GatewayBuilder {
             routes,
             direct: Vec::new(),
             interceptors: Vec::new(),
+            deadlines: Deadlines::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
@@ -89,6 +94,20 @@ impl GatewayBuilder {
     /// routes do. Streaming methods always go through the routes.
     pub fn direct(mut self, service: impl DirectService) -> Self {
         self.direct.push(Arc::new(service));
+        self
+    }
+
+    /// The timeout of a call that names none (`grpc-timeout`); by default
+    /// none.
+    pub fn default_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.deadlines.default = timeout;
+        self
+    }
+
+    /// The longest timeout any call gets, whatever it asks for; by default
+    /// no limit.
+    pub fn max_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.deadlines.max = timeout;
         self
     }
 
@@ -120,8 +139,11 @@ impl GatewayBuilder {
         Ok(Gateway {
             inner: Arc::new(Inner {
                 renderer: Renderer::new(bindings.pool.clone()),
-                backend: Backend::new(self.routes, direct),
-                chain: Chain::new(self.interceptors),
+                calls: CallPath {
+                    backend: Backend::new(self.routes, direct),
+                    chain: Chain::new(self.interceptors),
+                    deadlines: self.deadlines,
+                },
                 bindings,
                 max_body_bytes: self.max_body_bytes,
             }),

@@ -1,7 +1,7 @@
 //! The one call path. Every REST call, whatever its kind (unary, server,
 //! client or bidi streaming) and whatever carries its messages (one woven
 //! request, NDJSON lines, WebSocket frames), is started by [`start`] and
-//! read through the [`Call`] it returns; the sinks (an HTTP response, a
+//! read through the [`Call`] it returns, within its deadline; the sinks (an HTTP response, a
 //! streamed HTTP body, a socket) only render what it yields.
 //!
 //! A request source that breaks off (a bad line, a malformed frame) is
@@ -12,6 +12,8 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use tokio::time::Instant;
+
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use http::{Extensions, HeaderMap, HeaderValue};
@@ -19,6 +21,7 @@ use tonic::metadata::MetadataMap;
 
 use crate::transcode::backend::{Backend, Requests, Responses, metadata_from};
 use crate::transcode::binding::Binding;
+use crate::transcode::deadline::{self, Deadlines, GRPC_TIMEOUT, deadline_exceeded};
 use crate::transcode::error::HttpError;
 use crate::transcode::interceptor::{CallGuard, CallInfo, Chain, Face};
 use crate::transcode::request::{self, HttpRequestParts};
@@ -73,6 +76,8 @@ pub(crate) struct Call {
     guard: CallGuard,
     /// Named by every failure the call reports.
     request_id: Option<HeaderValue>,
+    /// When the call ends with DEADLINE_EXCEEDED if it has not ended.
+    deadline: Option<Instant>,
 }
 
 /// Who calls, and through which face.
@@ -85,9 +90,28 @@ pub(crate) struct Caller {
 /// Starts the call of `binding` with the messages of `source`: the policy
 /// chain first (which may reject it), then the service. `headers` are the
 /// HTTP request's, of which the forwarded ones become metadata.
-pub(crate) async fn start(
-    backend: &Backend,
-    chain: &Chain,
+/// What every REST call passes through: the policy chain, the deadline,
+/// the in-process backend.
+pub(crate) struct CallPath {
+    pub(crate) backend: Backend,
+    pub(crate) chain: Chain,
+    pub(crate) deadlines: Deadlines,
+}
+
+impl CallPath {
+    pub(crate) async fn start(
+        &self,
+        binding: &Binding,
+        caller: Caller,
+        headers: &HeaderMap,
+        source: RequestSource,
+    ) -> Result<Call, HttpError> {
+        start(self, binding, caller, headers, source).await
+    }
+}
+
+async fn start(
+    path: &CallPath,
     binding: &Binding,
     caller: Caller,
     headers: &HeaderMap,
@@ -107,9 +131,23 @@ pub(crate) async fn start(
     };
     let mut metadata = MetadataMap::from_headers(metadata_from(headers));
     let mut extensions = Extensions::new();
-    let mut guard = chain
+    let mut guard = path
+        .chain
         .start(info, &mut metadata, &mut extensions)
         .map_err(|status| tagged(status.into()))?;
+    let timeout = match path.deadlines.timeout(headers) {
+        Ok(timeout) => timeout,
+        Err(status) => {
+            guard.finish(status.code());
+            return Err(tagged(status.into()));
+        }
+    };
+    let deadline = timeout.map(|timeout| Instant::now() + timeout);
+    let mut metadata = metadata.into_headers();
+    if let Some(timeout) = timeout {
+        // The service learns how long it has (tonic reads it too).
+        metadata.insert(GRPC_TIMEOUT, deadline::encode(timeout));
+    }
     let failure = RequestFailure::default();
     let requests = match source {
         RequestSource::One(message) => Requests::One(message),
@@ -119,15 +157,22 @@ pub(crate) async fn start(
             payloads,
         } => Requests::Stream(woven_messages(weaver, unit, payloads, failure.clone()).boxed()),
     };
-    let started = backend
-        .start(&binding.grpc_path, metadata.into_headers(), extensions, requests)
-        .await;
+    let started = path
+        .backend
+        .start(&binding.grpc_path, metadata, extensions, requests);
+    let started = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, started)
+            .await
+            .unwrap_or_else(|_| Err(deadline_exceeded())),
+        None => started.await,
+    };
     match started {
         Ok(responses) => Ok(Call {
             responses,
             failure,
             guard,
             request_id,
+            deadline,
         }),
         Err(status) => {
             let error = tagged(take(&failure).unwrap_or_else(|| status.into()));
@@ -141,7 +186,18 @@ impl Call {
     /// The next response message; the call's failure; `None` at a
     /// successful end.
     pub(crate) async fn next(&mut self) -> Option<Result<Bytes, HttpError>> {
-        let next = match self.responses.next().await {
+        let polled = match self.deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, self.responses.next()).await {
+                Ok(polled) => polled,
+                Err(_) => {
+                    // Dropping the responses cancels the service's work.
+                    self.responses = Responses::Direct(None);
+                    Some(Err(deadline_exceeded()))
+                }
+            },
+            None => self.responses.next().await,
+        };
+        let next = match polled {
             Some(Ok(message)) => return Some(Ok(message)),
             Some(Err(status)) => Some(Err(take(&self.failure).unwrap_or_else(|| status.into()))),
             None => take(&self.failure).map(Err),

@@ -15,11 +15,10 @@ use futures_util::StreamExt as _;
 use http::{Request, Response, header};
 use tracing::Instrument as _;
 
-use crate::transcode::backend::Backend;
 use crate::transcode::binding::{Binding, Bindings};
-use crate::transcode::call::{self, Caller, RequestSource, Weaver};
+use crate::transcode::call::{CallPath, Caller, RequestSource, Weaver};
 use crate::transcode::error::HttpError;
-use crate::transcode::interceptor::{Chain, Face, GrpcChainLayer};
+use crate::transcode::interceptor::{Face, GrpcChainLayer};
 use crate::transcode::request::{self, BodyKind, HttpRequestParts, check_content_type, collect_body};
 use crate::transcode::request_id::{self, X_REQUEST_ID};
 use crate::transcode::response::Renderer;
@@ -39,8 +38,7 @@ pub struct Gateway {
 
 pub(crate) struct Inner {
     pub(crate) bindings: Bindings,
-    pub(crate) backend: Backend,
-    pub(crate) chain: Chain,
+    pub(crate) calls: CallPath,
     pub(crate) renderer: Renderer,
     pub(crate) max_body_bytes: usize,
 }
@@ -52,7 +50,8 @@ impl Gateway {
     /// services the gRPC face serves, not the routes given to the builder,
     /// or REST calls through them would pass the chain twice.
     pub fn grpc_layer(&self) -> GrpcChainLayer {
-        GrpcChainLayer::new(self.inner.chain.clone(), &self.inner.bindings.pool)
+        let calls = &self.inner.calls;
+        GrpcChainLayer::new(calls.chain.clone(), calls.deadlines, &self.inner.bindings.pool)
     }
 
     /// Serves one HTTP request. Its id (the client's `X-Request-Id`, or a
@@ -107,15 +106,7 @@ impl Gateway {
             RequestSource::One(weave(binding, &segments, &parts, &body)?)
         };
         let caller = caller(&parts, Face::Rest);
-        let call = call::start(
-            &inner.backend,
-            &inner.chain,
-            binding,
-            caller,
-            &parts.headers,
-            source,
-        )
-        .await?;
+        let call = inner.calls.start(binding, caller, &parts.headers, source).await?;
         if !binding.method.is_server_streaming() {
             return inner.renderer.success(binding, &call.single().await?);
         }
@@ -164,7 +155,7 @@ impl Gateway {
                 payloads: websocket::payloads(receiver).boxed(),
             },
         };
-        let started = call::start(&inner.backend, &inner.chain, &binding, caller, &headers, source).await;
+        let started = inner.calls.start(&binding, caller, &headers, source).await;
         let chunks = match started {
             Ok(call) => ResponseStream::new(None, call, binding, inner.renderer.clone(), Framing::WebSocket)
                 .into_stream()

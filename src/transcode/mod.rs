@@ -12,6 +12,7 @@
 //! backend/   in-process calls: direct for unary, tonic's routes otherwise
 //! response/  response_body, proto3 JSON from wire bytes, headers
 //! streaming/ NDJSON / SSE / WebSocket framing, with in-band errors
+//! deadline   grpc-timeout on both faces, a default and a maximum
 //! request_id one id per call, kept or made, returned and logged
 //! error/     one HttpError, one code → HTTP table, one google.rpc.Status body
 //! openapi/   bindings → OpenAPI 3.1 document
@@ -28,6 +29,7 @@ pub mod bench_support;
 mod binding;
 mod builder;
 mod call;
+mod deadline;
 pub(crate) mod error;
 mod gateway;
 pub mod interceptor;

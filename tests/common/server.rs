@@ -53,15 +53,27 @@ impl TestServer {
     /// policy chain.
     pub async fn start_with(interceptors: Vec<Arc<dyn Interceptor>>) -> TestServer {
         let dir = tempfile::tempdir().expect("create a temporary directory");
-        Self::start_in(dir, interceptors).await
+        Self::start_in(dir, interceptors, |_| {}).await
+    }
+
+    /// Starts a server on a fresh database, its configuration changed by
+    /// `configure`.
+    pub async fn start_configured(configure: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        Self::start_in(dir, Vec::new(), configure).await
     }
 
     /// Starts a server on `dir/users.db` (which may already hold data) and
     /// waits until it answers, failing with `run`'s error if it stops first.
-    async fn start_in(dir: TempDir, interceptors: Vec<Arc<dyn Interceptor>>) -> TestServer {
+    async fn start_in(
+        dir: TempDir,
+        interceptors: Vec<Arc<dyn Interceptor>>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let endpoint = Endpoint::new(listener.local_addr().expect("the listener's address"));
-        let config = Config::with_database(database_in(dir.path()));
+        let mut config = Config::with_database(database_in(dir.path()));
+        configure(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run_with(listener, config, interceptors, async {
             let _ = rx.await;
@@ -89,8 +101,14 @@ impl TestServer {
 
     /// Shuts down gracefully, then starts a new server on the same file.
     pub async fn restart(self) -> TestServer {
+        self.restart_configured(|_| {}).await
+    }
+
+    /// [`TestServer::restart`], the new server's configuration changed by
+    /// `configure`.
+    pub async fn restart_configured(self, configure: impl FnOnce(&mut Config)) -> TestServer {
         let dir = self.stop().await;
-        Self::start_in(dir, Vec::new()).await
+        Self::start_in(dir, Vec::new(), configure).await
     }
 
     async fn stop(mut self) -> TempDir {

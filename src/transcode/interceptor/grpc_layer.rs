@@ -1,8 +1,10 @@
 //! The policy chain on the gRPC face: a tower layer around tonic's
 //! services that runs the chain's `on_call` before the service sees the
 //! request (a rejection is a trailers-only gRPC answer) and reports the end
-//! when the response body ends, with the `grpc-status` it carried. A
-//! service that panics answers INTERNAL, before or during its stream.
+//! when the response body ends, with the `grpc-status` it carried. The
+//! call's deadline (`grpc-timeout`, or the gateway's default and maximum)
+//! ends it with DEADLINE_EXCEEDED; a service that panics answers INTERNAL,
+//! before or during its stream.
 //!
 //! ```ignore
 //! let app = routes.into_axum_router().layer(gateway.grpc_layer());
@@ -22,26 +24,30 @@ use axum::extract::ConnectInfo;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use http::{Request, Response};
-use http_body::Frame;
 use prost_reflect::DescriptorPool;
+use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 use tracing::Instrument as _;
 
-use super::{CallGuard, CallInfo, CallKind, Chain, Face};
+use super::observed_body::observe;
+use super::{CallInfo, CallKind, Chain, Face};
 use crate::transcode::backend::panicked;
+use crate::transcode::deadline::{self, Deadlines, GRPC_TIMEOUT, deadline_exceeded};
 use crate::transcode::request_id::{self, X_REQUEST_ID};
 
 /// Applies the policy chain to the gRPC services it wraps.
 #[derive(Clone)]
 pub struct GrpcChainLayer {
     chain: Chain,
+    deadlines: Deadlines,
     kinds: Arc<HashMap<String, CallKind>>,
 }
 
 impl GrpcChainLayer {
-    pub(crate) fn new(chain: Chain, pool: &DescriptorPool) -> Self {
+    pub(crate) fn new(chain: Chain, deadlines: Deadlines, pool: &DescriptorPool) -> Self {
         GrpcChainLayer {
             chain,
+            deadlines,
             kinds: Arc::new(HashMap::new()),
         }
         .describe(pool)
@@ -113,17 +119,32 @@ where
                 .map(|ConnectInfo(addr)| *addr),
             route: None,
         };
+        let timeout = self.layer.deadlines.timeout(request.headers());
         let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
         let mut extensions = std::mem::take(request.extensions_mut());
         let started = self.layer.chain.start(call, &mut metadata, &mut extensions);
         *request.headers_mut() = metadata.into_headers();
         *request.extensions_mut() = extensions;
-        let guard = match started {
+        let answered = |status: tonic::Status, request_id| -> BoxedResponse {
+            let mut response = status.into_http::<Body>();
+            response.headers_mut().insert(X_REQUEST_ID, request_id);
+            Box::pin(std::future::ready(Ok(response)))
+        };
+        let mut guard = match started {
             Ok(guard) => guard,
+            Err(status) => return answered(status, request_id),
+        };
+        let deadline = match timeout {
+            Ok(timeout) => timeout.map(|timeout| {
+                // The service learns how long it has.
+                request
+                    .headers_mut()
+                    .insert(GRPC_TIMEOUT, deadline::encode(timeout));
+                Instant::now() + timeout
+            }),
             Err(status) => {
-                let mut response = status.into_http::<Body>();
-                response.headers_mut().insert(X_REQUEST_ID, request_id);
-                return Box::pin(std::future::ready(Ok(response)));
+                guard.finish(status.code());
+                return answered(status, request_id);
             }
         };
         // The service that was polled ready takes the call; a clone waits.
@@ -131,91 +152,24 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
         let call = async move {
-            let mut response = match AssertUnwindSafe(inner.call(request)).catch_unwind().await {
-                Ok(response) => observe(response.unwrap_or_else(|never| match never {}), guard),
-                Err(_) => observe(panicked().into_http::<Body>(), guard),
+            let called = AssertUnwindSafe(inner.call(request))
+                .catch_unwind()
+                .map(|called| {
+                    called.map(|response| response.unwrap_or_else(|never| match never {}).map(Body::new))
+                });
+            let called = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, called)
+                    .await
+                    .unwrap_or_else(|_| Ok(deadline_exceeded().into_http::<Body>())),
+                None => called.await,
+            };
+            let mut response = match called {
+                Ok(response) => observe(response, guard, deadline),
+                Err(_) => observe(panicked().into_http::<Body>(), guard, deadline),
             };
             response.headers_mut().insert(X_REQUEST_ID, request_id);
             Ok(response)
         };
         Box::pin(call.instrument(span))
-    }
-}
-
-/// The response, its body reporting the call's end to `guard`.
-fn observe<B>(response: Response<B>, mut guard: CallGuard) -> Response<Body>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    let (parts, body) = response.into_parts();
-    // A trailers-only answer carries its status in the headers.
-    if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
-        guard.finish(status.code());
-    }
-    let body = ObservedBody {
-        inner: Body::new(body),
-        guard: Some(guard),
-        failed: false,
-    };
-    Response::from_parts(parts, Body::new(body))
-}
-
-/// A response body that records the `grpc-status` of its trailers, and
-/// ends with INTERNAL trailers if the service panics while it streams.
-struct ObservedBody {
-    inner: Body,
-    guard: Option<CallGuard>,
-    failed: bool,
-}
-
-impl http_body::Body for ObservedBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        if self.failed {
-            return Poll::Ready(None);
-        }
-        let inner = &mut self.inner;
-        let Ok(polled) = std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll_frame(cx))) else {
-            self.failed = true;
-            if let Some(guard) = self.guard.as_mut() {
-                guard.finish(tonic::Code::Internal);
-            }
-            let mut trailers = panicked().into_http::<()>().into_parts().0.headers;
-            trailers.remove(http::header::CONTENT_TYPE);
-            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
-        };
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(status) = frame.trailers_ref().and_then(tonic::Status::from_header_map)
-                    && let Some(guard) = self.guard.as_mut()
-                {
-                    guard.finish(status.code());
-                }
-            }
-            Poll::Ready(Some(Err(_))) => {
-                if let Some(guard) = self.guard.as_mut() {
-                    guard.finish(tonic::Code::Internal);
-                }
-            }
-            // The end: a body without a status in its trailers ended well
-            // only if the headers said so (recorded then); report now.
-            Poll::Ready(None) => drop(self.guard.take()),
-            Poll::Pending => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }

@@ -12,9 +12,11 @@
 //! how the call ended (code and duration; for a stream, when the stream
 //! ends).
 //!
-//! - `grpc_layer` — the chain as a tower layer for the gRPC face.
+//! - `grpc_layer` — the chain as a tower layer for the gRPC face;
+//! - `observed_body` — its response bodies, watched to the end.
 
 mod grpc_layer;
+mod observed_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
