@@ -3,6 +3,8 @@
 //! - [`server`] — `run(listener, config, shutdown)`: one port serving gRPC
 //!   (tonic: `users.v1.UserService`, health, reflection) and HTTP/JSON.
 //! - [`config`] — every knob, with defaults.
+//! - `metrics` — the call metrics (one interceptor in the policy chain,
+//!   for gRPC and REST alike), served at `GET /metrics`.
 //! - [`transcode`] — the generic engine: reads the `google.api.http`
 //!   bindings from the embedded descriptors and transcodes HTTP/JSON
 //!   requests onto the in-process gRPC services. It never imports `users`.
@@ -19,6 +21,7 @@
 extern crate self as gateway;
 
 pub mod config;
+pub(crate) mod metrics;
 pub mod server;
 pub mod transcode;
 pub(crate) mod users;

@@ -2,8 +2,8 @@
 //! tonic services (users, health, reflection) and the transcoding gateway
 //! in front of them. Requests with `content-type: application/grpc*` go to
 //! tonic; `GET /openapi.json`, `/openapi.yaml` and `/docs/` serve the
-//! generated OpenAPI document and Swagger UI; everything else goes to the
-//! gateway. Shuts down gracefully.
+//! generated OpenAPI document and Swagger UI; `GET /metrics` the metrics;
+//! everything else goes to the gateway. Shuts down gracefully.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
+use crate::metrics::{METRICS_PATH, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
@@ -68,11 +69,17 @@ pub async fn run_with(
     );
     let directory = Arc::new(UserDirectory::new(store.clone()));
     let services = grpc_services(directory.clone(), &config).await?;
+    // The metrics come first in the chain, so calls that a later
+    // interceptor rejects are counted too.
+    let metrics = Metrics::new(&bindings);
     // REST reaches the same service instance: unary methods directly, the
     // streaming ones through tonic.
     let mut builder = Gateway::builder_with_bindings(bindings, services.clone())
         .max_body_bytes(config.max_body_bytes)
-        .direct(UserServiceDirect(directory));
+        .default_timeout(config.default_timeout)
+        .max_timeout(config.max_timeout)
+        .direct(UserServiceDirect(directory))
+        .interceptor_arc(metrics.interceptor());
     for interceptor in interceptors {
         builder = builder.interceptor_arc(interceptor);
     }
@@ -85,7 +92,9 @@ pub async fn run_with(
             .into_axum_router()
             .layer(grpc_chain)
             .layer(TraceLayer::new_for_grpc()),
-        docs: docs_routes(&document).layer(TraceLayer::new_for_http()),
+        docs: docs_routes(&document)
+            .merge(metrics.routes())
+            .layer(TraceLayer::new_for_http()),
         gateway,
     });
     // Each connection's requests carry its peer address, for the chain.
@@ -108,12 +117,13 @@ pub async fn run_with(
     served.map_err(ServerError::Io)
 }
 
-/// Where a request goes: gRPC to tonic, the documentation paths to their
-/// routes (both traced by tower-http), everything else to the gateway
+/// Where a request goes: gRPC to tonic, the documentation and metrics paths
+/// to their routes (both traced by tower-http), everything else to the gateway
 /// (checked in that order, with no router in between: this is every REST
 /// request's path; the gateway logs each request at `debug` level itself).
 struct Front {
     grpc: axum::Router,
+    /// The documentation and `/metrics`.
     docs: axum::Router,
     gateway: Gateway,
 }
@@ -136,9 +146,10 @@ const OPENAPI_JSON_PATH: &str = "/openapi.json";
 const OPENAPI_YAML_PATH: &str = "/openapi.yaml";
 const SWAGGER_UI_PATH: &str = "/docs";
 
-/// The paths [`docs_routes`] serves.
+/// The paths [`docs_routes`] serves, and `/metrics` (never transcoded).
 fn is_docs_path(path: &str) -> bool {
-    path == OPENAPI_JSON_PATH
+    path == METRICS_PATH
+        || path == OPENAPI_JSON_PATH
         || path == OPENAPI_YAML_PATH
         || path
             .strip_prefix(SWAGGER_UI_PATH)
@@ -246,6 +257,8 @@ mod tests {
             ("/docs", true),
             ("/docs/", true),
             ("/docs/index.html", true),
+            ("/metrics", true),
+            ("/metrics/", false),
             ("/docsx", false),
             ("/openapi.jsonx", false),
             ("/v1/users", false),
