@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::logging::LogFormat;
+
 /// Where the server listens by default: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The embedded database used when no `--database` is given.
@@ -36,6 +38,10 @@ pub struct Config {
     /// The largest gRPC message, in bytes, in either direction.
     #[arg(long, env = "GATEWAY_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+
+    /// How log lines are written: `text`, or `json` (one object per line).
+    #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// The deadline of a call that sets none (gRPC `grpc-timeout`, REST
     /// `Grpc-Timeout`), e.g. `30s`; none by default.
@@ -72,6 +78,7 @@ impl Config {
             database: database.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            log_format: LogFormat::Text,
             default_timeout: None,
             max_timeout: None,
         }

@@ -3,6 +3,7 @@
 //! - [`server`] — `run(listener, config, shutdown)`: one port serving gRPC
 //!   (tonic: `users.v1.UserService`, health, reflection) and HTTP/JSON.
 //! - [`config`] — every knob, with defaults.
+//! - [`logging`] — text or JSON logs, one line per call, panics logged once.
 //! - `metrics` — the call metrics (one interceptor in the policy chain,
 //!   for gRPC and REST alike), served at `GET /metrics`.
 //! - [`transcode`] — the generic engine: reads the `google.api.http`
@@ -21,6 +22,7 @@
 extern crate self as gateway;
 
 pub mod config;
+pub mod logging;
 pub(crate) mod metrics;
 pub mod server;
 pub mod transcode;

@@ -5,6 +5,7 @@
 
 use clap::Parser as _;
 use gateway::config::Config;
+use gateway::logging::LogFormat;
 use tokio::net::TcpListener;
 
 /// The command line: the server's flags, or a subcommand.
@@ -78,14 +79,8 @@ async fn serve() -> std::process::ExitCode {
     if let Some(Command::Openapi { yaml }) = cli.command {
         return print_openapi(yaml);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    log_panics();
     let config = cli.config;
+    gateway::logging::init(config.log_format);
     let listener = match TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -94,10 +89,19 @@ async fn serve() -> std::process::ExitCode {
         }
     };
     let address = listener.local_addr().map_or(config.addr, |address| address);
-    println!(
+    // Printed whatever RUST_LOG says (scripts wait for it); in JSON mode it
+    // is JSON like every other line.
+    let listening = format!(
         "gateway listening on http://{address} (REST/JSON and gRPC), database {}",
         config.database.display()
     );
+    match config.log_format {
+        LogFormat::Text => println!("{listening}"),
+        LogFormat::Json => println!(
+            "{}",
+            serde_json::json!({"level": "INFO", "message": listening, "address": address.to_string()})
+        ),
+    }
     match gateway::server::run(listener, config, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -105,25 +109,6 @@ async fn serve() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// A panic (say, in a service method: the call answers INTERNAL and the
-/// process serves on) is logged once, at `error`, through `tracing` like
-/// every other line, instead of on stderr by the default hook.
-fn log_panics() {
-    std::panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("(no message)");
-        let location = info
-            .location()
-            .map(|location| format!("{}:{}", location.file(), location.line()))
-            .unwrap_or_default();
-        tracing::error!(panic = message, location, "panicked");
-    }));
 }
 
 fn print_openapi(yaml: bool) -> std::process::ExitCode {

@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
+use crate::logging::CallLog;
 use crate::metrics::{METRICS_PATH, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
@@ -79,7 +80,8 @@ pub async fn run_with(
         .default_timeout(config.default_timeout)
         .max_timeout(config.max_timeout)
         .direct(UserServiceDirect(directory))
-        .interceptor_arc(metrics.interceptor());
+        .interceptor_arc(metrics.interceptor())
+        .interceptor(CallLog);
     for interceptor in interceptors {
         builder = builder.interceptor_arc(interceptor);
     }
@@ -88,10 +90,7 @@ pub async fn run_with(
     // (the gateway's own calls through those routes do not: they passed it).
     let grpc_chain = gateway.grpc_layer().describe(&served_elsewhere_pool()?);
     let front = Arc::new(Front {
-        grpc: services
-            .into_axum_router()
-            .layer(grpc_chain)
-            .layer(TraceLayer::new_for_grpc()),
+        grpc: services.into_axum_router().layer(grpc_chain),
         docs: docs_routes(&document)
             .merge(metrics.routes())
             .layer(TraceLayer::new_for_http()),

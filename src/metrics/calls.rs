@@ -266,6 +266,7 @@ mod tests {
             face,
             peer: None,
             route: route.map(Into::into),
+            request_id: None,
         }
     }
 

@@ -123,8 +123,9 @@ async fn start(
         face: caller.face,
         peer: caller.peer,
         route: Some(binding.route.clone()),
+        request_id: headers.get(X_REQUEST_ID).cloned(),
     };
-    let request_id = headers.get(X_REQUEST_ID).cloned();
+    let request_id = info.request_id.clone();
     let tagged = |error: HttpError| match &request_id {
         Some(id) => error.with_request_id(id),
         None => error,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -22,6 +23,8 @@ const LISTENING_LIMIT: Duration = Duration::from_secs(20);
 pub struct GatewayProcess {
     child: Child,
     endpoint: Endpoint,
+    /// Every line the program has written to stdout so far.
+    output: Arc<Mutex<Vec<String>>>,
 }
 
 impl Deref for GatewayProcess {
@@ -51,6 +54,12 @@ impl GatewayProcess {
     /// Starts `program` with `args`, the same way: any server of this
     /// repository that prints `… listening on http://<addr>` first.
     pub async fn start_program(program: &Path, args: &[&OsStr]) -> GatewayProcess {
+        Self::start_program_with(program, args, &[]).await
+    }
+
+    /// [`GatewayProcess::start_program`], with `env` set for the program
+    /// (after the defaults, so `RUST_LOG` may be overridden).
+    pub async fn start_program_with(program: &Path, args: &[&OsStr], env: &[(&str, &str)]) -> GatewayProcess {
         let mut command = Command::new(program);
         command
             .args(args)
@@ -63,11 +72,18 @@ impl GatewayProcess {
                 command.env_remove(name);
             }
         }
+        command.envs(env.iter().copied());
         let mut child = command
             .spawn()
             .unwrap_or_else(|error| panic!("spawn {}: {error}", program.display()));
         let stdout = child.stdout.take().expect("the binary's stdout");
-        let line = guarded_for(LISTENING_LIMIT, "the listening line", first_line(stdout)).await;
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let line = guarded_for(
+            LISTENING_LIMIT,
+            "the listening line",
+            first_line(stdout, output.clone()),
+        )
+        .await;
         let Some(addr) = listening_address(&line) else {
             let _ = child.kill();
             let status = child.wait().expect("reap the gateway");
@@ -76,6 +92,7 @@ impl GatewayProcess {
         let mut process = GatewayProcess {
             child,
             endpoint: Endpoint::new(addr),
+            output,
         };
         let child = &mut process.child;
         let served = process
@@ -87,6 +104,14 @@ impl GatewayProcess {
             panic!("the gateway exited before it served: {status}");
         }
         process
+    }
+
+    /// The lines the program has written to stdout so far.
+    pub fn output(&self) -> Vec<String> {
+        self.output
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn pid(&self) -> u32 {
@@ -107,16 +132,23 @@ impl Drop for GatewayProcess {
     }
 }
 
-/// The first line of `stdout` (empty if it closes first); the rest is read
-/// and discarded on the same thread, so the binary never blocks writing.
-async fn first_line(stdout: ChildStdout) -> String {
+/// The first line of `stdout` (empty if it closes first); every line,
+/// that one included, is kept in `output`, read on a thread of its own so
+/// the binary never blocks writing.
+async fn first_line(stdout: ChildStdout, output: Arc<Mutex<Vec<String>>>) -> String {
     let (tx, rx) = oneshot::channel();
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(line.clone());
+            }
+            output
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(line);
+        }
     });
     rx.await.unwrap_or_default()
 }

@@ -118,6 +118,7 @@ where
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(addr)| *addr),
             route: None,
+            request_id: Some(request_id.clone()),
         };
         let timeout = self.layer.deadlines.timeout(request.headers());
         let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
