@@ -80,7 +80,7 @@ async fn serve() -> std::process::ExitCode {
         return print_openapi(yaml);
     }
     let config = cli.config;
-    gateway::logging::init(config.log_format);
+    let _log_writer = gateway::logging::init(config.log_format);
     let listener = match TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
         Err(error) => {

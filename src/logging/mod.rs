@@ -25,12 +25,20 @@ pub enum LogFormat {
 /// unless `RUST_LOG` names them.
 const QUIET_TARGETS: [&str; 6] = ["h2", "hyper", "hyper_util", "tower", "tonic", "rustls"];
 
-/// Installs the global subscriber and the panic hook.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber and the panic hook. Lines are written to
+/// stdout by a background thread (a request never waits on the terminal or
+/// the disk, unless the queue is full: no line is dropped); keep the guard
+/// until the process ends, as dropping it flushes what is queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let requested = std::env::var("RUST_LOG").unwrap_or_default();
     let filter = tracing_subscriber::EnvFilter::new(filter_directives(&requested));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(writer)
         .with_ansi(std::io::stdout().is_terminal());
     match format {
         LogFormat::Text => builder.init(),
@@ -42,6 +50,7 @@ pub fn init(format: LogFormat) {
             .init(),
     }
     log_panics();
+    guard
 }
 
 /// `RUST_LOG` (or `info`), with the protocol libraries it does not name
