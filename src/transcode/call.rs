@@ -1,8 +1,9 @@
 //! The one call path. Every REST call, whatever its kind (unary, server,
 //! client or bidi streaming) and whatever carries its messages (one woven
-//! request, NDJSON lines, WebSocket frames), is started by [`start`] and
-//! read through the [`Call`] it returns, within its deadline; the sinks (an HTTP response, a
-//! streamed HTTP body, a socket) only render what it yields.
+//! request, NDJSON lines, WebSocket frames), is started by
+//! [`CallPath::start`] (policy chain, deadline, service) and read through
+//! the [`Call`] it returns, within its deadline; the sinks (an HTTP
+//! response, a streamed HTTP body, a socket) only render what it yields.
 //!
 //! A request source that breaks off (a bad line, a malformed frame) is
 //! recorded once, here: that failure outranks the status the service
@@ -87,9 +88,6 @@ pub(crate) struct Caller {
     pub(crate) peer: Option<SocketAddr>,
 }
 
-/// Starts the call of `binding` with the messages of `source`: the policy
-/// chain first (which may reject it), then the service. `headers` are the
-/// HTTP request's, of which the forwarded ones become metadata.
 /// What every REST call passes through: the policy chain, the deadline,
 /// the in-process backend.
 pub(crate) struct CallPath {
@@ -99,6 +97,10 @@ pub(crate) struct CallPath {
 }
 
 impl CallPath {
+    /// Starts the call of `binding` with the messages of `source`: the
+    /// policy chain first (which may reject it), then the deadline, then
+    /// the service. `headers` are the HTTP request's, of which the
+    /// forwarded ones become metadata.
     pub(crate) async fn start(
         &self,
         binding: &Binding,
@@ -110,6 +112,7 @@ impl CallPath {
     }
 }
 
+/// The body of [`CallPath::start`].
 async fn start(
     path: &CallPath,
     binding: &Binding,
