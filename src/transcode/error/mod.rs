@@ -150,7 +150,18 @@ impl HttpError {
             Code::Internal | Code::Unknown | Code::DataLoss
         ) {
             let cause = self.cause.as_deref().unwrap_or("");
-            tracing::error!(code = ?self.status.code(), message = self.status.message(), cause, "request failed");
+            let request_id = self
+                .request_id
+                .as_ref()
+                .and_then(|id| id.to_str().ok())
+                .unwrap_or("");
+            tracing::error!(
+                code = ?self.status.code(),
+                message = self.status.message(),
+                cause,
+                request_id,
+                "request failed"
+            );
         }
     }
 
