@@ -108,80 +108,69 @@ impl CallPath {
         headers: &HeaderMap,
         source: RequestSource,
     ) -> Result<Call, HttpError> {
-        start(self, binding, caller, headers, source).await
-    }
-}
-
-/// The body of [`CallPath::start`].
-async fn start(
-    path: &CallPath,
-    binding: &Binding,
-    caller: Caller,
-    headers: &HeaderMap,
-    source: RequestSource,
-) -> Result<Call, HttpError> {
-    let info = CallInfo {
-        grpc_path: binding.grpc_path.clone(),
-        kind: binding.kind,
-        face: caller.face,
-        peer: caller.peer,
-        route: Some(binding.route.clone()),
-        request_id: headers.get(X_REQUEST_ID).cloned(),
-    };
-    let request_id = info.request_id.clone();
-    let tagged = |error: HttpError| match &request_id {
-        Some(id) => error.with_request_id(id),
-        None => error,
-    };
-    let mut metadata = MetadataMap::from_headers(metadata_from(headers));
-    let mut extensions = Extensions::new();
-    let mut guard = path
-        .chain
-        .start(info, &mut metadata, &mut extensions)
-        .map_err(|status| tagged(status.into()))?;
-    let timeout = match path.deadlines.timeout(headers) {
-        Ok(timeout) => timeout,
-        Err(status) => {
-            guard.finish(status.code());
-            return Err(tagged(status.into()));
+        let info = CallInfo {
+            grpc_path: binding.grpc_path.clone(),
+            kind: binding.kind,
+            face: caller.face,
+            peer: caller.peer,
+            route: Some(binding.route.clone()),
+            request_id: headers.get(X_REQUEST_ID).cloned(),
+        };
+        let request_id = info.request_id.clone();
+        let tagged = |error: HttpError| match &request_id {
+            Some(id) => error.with_request_id(id),
+            None => error,
+        };
+        let mut metadata = MetadataMap::from_headers(metadata_from(headers));
+        let mut extensions = Extensions::new();
+        let mut guard = self
+            .chain
+            .start(info, &mut metadata, &mut extensions)
+            .map_err(|status| tagged(status.into()))?;
+        let timeout = match self.deadlines.timeout(headers) {
+            Ok(timeout) => timeout,
+            Err(status) => {
+                guard.finish(status.code());
+                return Err(tagged(status.into()));
+            }
+        };
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let mut metadata = metadata.into_headers();
+        if let Some(timeout) = timeout {
+            // The service learns how long it has (tonic reads it too).
+            metadata.insert(GRPC_TIMEOUT, deadline::encode(timeout));
         }
-    };
-    let deadline = timeout.map(|timeout| Instant::now() + timeout);
-    let mut metadata = metadata.into_headers();
-    if let Some(timeout) = timeout {
-        // The service learns how long it has (tonic reads it too).
-        metadata.insert(GRPC_TIMEOUT, deadline::encode(timeout));
-    }
-    let failure = RequestFailure::default();
-    let requests = match source {
-        RequestSource::One(message) => Requests::One(message),
-        RequestSource::Payloads {
-            weaver,
-            unit,
-            payloads,
-        } => Requests::Stream(woven_messages(weaver, unit, payloads, failure.clone()).boxed()),
-    };
-    let started = path
-        .backend
-        .start(&binding.grpc_path, metadata, extensions, requests);
-    let started = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, started)
-            .await
-            .unwrap_or_else(|_| Err(deadline_exceeded())),
-        None => started.await,
-    };
-    match started {
-        Ok(responses) => Ok(Call {
-            responses,
-            failure,
-            guard,
-            request_id,
-            deadline,
-        }),
-        Err(status) => {
-            let error = tagged(take(&failure).unwrap_or_else(|| status.into()));
-            guard.finish(error.code());
-            Err(error)
+        let failure = RequestFailure::default();
+        let requests = match source {
+            RequestSource::One(message) => Requests::One(message),
+            RequestSource::Payloads {
+                weaver,
+                unit,
+                payloads,
+            } => Requests::Stream(woven_messages(weaver, unit, payloads, failure.clone()).boxed()),
+        };
+        let started = self
+            .backend
+            .start(&binding.grpc_path, metadata, extensions, requests);
+        let started = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, started)
+                .await
+                .unwrap_or_else(|_| Err(deadline_exceeded())),
+            None => started.await,
+        };
+        match started {
+            Ok(responses) => Ok(Call {
+                responses,
+                failure,
+                guard,
+                request_id,
+                deadline,
+            }),
+            Err(status) => {
+                let error = tagged(take(&failure).unwrap_or_else(|| status.into()));
+                guard.finish(error.code());
+                Err(error)
+            }
         }
     }
 }

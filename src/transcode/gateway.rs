@@ -67,7 +67,7 @@ impl Gateway {
                 Instant::now(),
             )
         });
-        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
+        let span = request_id::span(&request_id);
         let mut response = match self.transcode(request).instrument(span).await {
             Ok(response) => response,
             Err(error) => self.inner.renderer.error(error.with_request_id(&request_id)),

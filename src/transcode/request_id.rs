@@ -32,6 +32,11 @@ pub(crate) fn ensure(headers: &mut HeaderMap) -> HeaderValue {
     made
 }
 
+/// The span a call's work runs in, so its log lines name its id.
+pub(crate) fn span(id: &HeaderValue) -> tracing::Span {
+    tracing::info_span!("request", request_id = id.to_str().unwrap_or(""))
+}
+
 fn is_acceptable(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
     (1..=MAX_LEN).contains(&bytes.len()) && bytes.iter().all(|byte| (0x21..=0x7e).contains(byte))

@@ -151,7 +151,7 @@ where
         // The service that was polled ready takes the call; a clone waits.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
+        let span = request_id::span(&request_id);
         let call = async move {
             let called = AssertUnwindSafe(inner.call(request))
                 .catch_unwind()
