@@ -80,7 +80,13 @@ async fn serve() -> std::process::ExitCode {
         return print_openapi(yaml);
     }
     let config = cli.config;
-    let _log_writer = gateway::logging::init(config.log_format);
+    let _log_writer = match gateway::logging::init(config.log_format) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("error: cannot start the log writer: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
         Err(error) => {

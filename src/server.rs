@@ -72,7 +72,8 @@ pub async fn run_with(
     let services = grpc_services(directory.clone(), &config).await?;
     // The metrics come first in the chain, so calls that a later
     // interceptor rejects are counted too.
-    let metrics = Metrics::new(&bindings);
+    let served_elsewhere = served_elsewhere_pool()?;
+    let metrics = Metrics::new(&bindings, &served_elsewhere);
     // REST reaches the same service instance: unary methods directly, the
     // streaming ones through tonic.
     let mut builder = Gateway::builder_with_bindings(bindings, services.clone())
@@ -88,7 +89,7 @@ pub async fn run_with(
     let gateway = builder.build()?;
     // The gRPC face passes the same chain, in a layer around tonic's routes
     // (the gateway's own calls through those routes do not: they passed it).
-    let grpc_chain = gateway.grpc_layer().describe(&served_elsewhere_pool()?);
+    let grpc_chain = gateway.grpc_layer().describe(&served_elsewhere);
     let front = Arc::new(Front {
         grpc: services.into_axum_router().layer(grpc_chain),
         docs: docs_routes(&document)

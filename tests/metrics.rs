@@ -238,13 +238,17 @@ async fn rest_calls_are_timed_by_route_template_and_status() {
     })
     .await;
     let count = "http_server_request_duration_seconds_count";
-    for (route, status) in [
-        ("/v1/users", "201"),
-        ("/v1/users/{id}", "404"),
-        ("/v1/users", "200"),
+    for (method, route, status) in [
+        ("POST", "/v1/users", "201"),
+        ("GET", "/v1/users/{id}", "404"),
+        ("GET", "/v1/users", "200"),
     ] {
-        let labels = [("http_route", route), ("http_response_status_code", status)];
-        assert_eq!(value_of(&samples, count, &labels), Some(1.0), "{route} {status}");
+        let labels = [
+            ("http_request_method", method),
+            ("http_route", route),
+            ("http_response_status_code", status),
+        ];
+        assert_eq!(value_of(&samples, count, &labels), Some(1.0), "{method} {route} {status}");
     }
     let http: Vec<&Sample> = samples
         .iter()

@@ -6,10 +6,14 @@
 //! every other line; each call is logged once at `info` by [`CallLog`].
 
 mod calls;
+mod writer;
 
 use std::io::IsTerminal as _;
 
+use tracing_subscriber::field::MakeExt as _;
+
 pub use calls::CallLog;
+pub use writer::FlushGuard;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -26,22 +30,21 @@ pub enum LogFormat {
 const QUIET_TARGETS: [&str; 6] = ["h2", "hyper", "hyper_util", "tower", "tonic", "rustls"];
 
 /// Installs the global subscriber and the panic hook. Lines are written to
-/// stdout by a background thread (a request never waits on the terminal or
-/// the disk, unless the queue is full: no line is dropped); keep the guard
-/// until the process ends, as dropping it flushes what is queued.
-#[must_use = "dropping the guard stops the log writer"]
-pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// stdout by a background thread, a batch at a time (a request never waits
+/// on the terminal or the disk, unless the queue is full: no line is
+/// dropped; see `writer`); keep the guard until the process ends, as
+/// dropping it writes what is queued.
+pub fn init(format: LogFormat) -> std::io::Result<FlushGuard> {
     let requested = std::env::var("RUST_LOG").unwrap_or_default();
     let filter = tracing_subscriber::EnvFilter::new(filter_directives(&requested));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stdout());
+    let (writer, guard) = writer::queued(std::io::stdout())?;
+    calls::write_directly(writer.clone(), format);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(std::io::stdout().is_terminal());
     match format {
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder.fmt_fields(plain_fields()).init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -50,7 +53,18 @@ pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
             .init(),
     }
     log_panics();
-    guard
+    Ok(guard)
+}
+
+/// Fields as `name=value` (the message bare), without the default
+/// formatter's styling calls: a span's fields are formatted when it is
+/// made, once per call for the request span.
+fn plain_fields() -> impl for<'writer> tracing_subscriber::fmt::FormatFields<'writer> + 'static {
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| match field.name() {
+        "message" => write!(writer, "{value:?}"),
+        name => write!(writer, "{name}={value:?}"),
+    })
+    .delimited(" ")
 }
 
 /// `RUST_LOG` (or `info`), with the protocol libraries it does not name

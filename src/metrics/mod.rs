@@ -7,7 +7,6 @@
 
 mod calls;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::response::IntoResponse;
@@ -15,11 +14,12 @@ use axum::routing::get;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::registry::Registry;
+use prost_reflect::DescriptorPool;
 
 use crate::transcode::Bindings;
 use crate::transcode::interceptor::Interceptor;
 
-use calls::CallMetrics;
+use calls::{CallMetrics, RestBinding};
 
 /// Where [`Metrics::routes`] serves the scrape.
 pub(crate) const METRICS_PATH: &str = "/metrics";
@@ -34,17 +34,28 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    /// The metrics of calls to `bindings`' services (whose options give
-    /// the HTTP status of a successful REST call).
-    pub(crate) fn new(bindings: &Bindings) -> Metrics {
-        let success: HashMap<Arc<str>, StatusCode> = bindings
-            .list
-            .iter()
-            .filter(|binding| binding.success.status != StatusCode::OK)
-            .map(|binding| (binding.grpc_path.clone(), binding.success.status))
+    /// The metrics of calls to the services of `bindings`' pool and of
+    /// `others` (calls of any other method count as `unknown`), and of
+    /// REST calls through `bindings`.
+    pub(crate) fn new(bindings: &Bindings, others: &DescriptorPool) -> Metrics {
+        let grpc_paths: Vec<Arc<str>> = [&bindings.pool, others]
+            .into_iter()
+            .flat_map(|pool| pool.services())
+            .flat_map(|service| {
+                let name = service.full_name().to_owned();
+                service
+                    .methods()
+                    .map(move |method| Arc::from(format!("/{name}/{}", method.name())))
+                    .collect::<Vec<_>>()
+            })
             .collect();
+        let rest = bindings.list.iter().map(|binding| RestBinding {
+            http_method: binding.http_method.clone(),
+            route: binding.route.clone(),
+            success: binding.success.status,
+        });
         let mut registry = Registry::default();
-        let calls = Arc::new(CallMetrics::register(&mut registry, success));
+        let calls = Arc::new(CallMetrics::register(&mut registry, grpc_paths, rest));
         Metrics { registry, calls }
     }
 

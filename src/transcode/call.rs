@@ -114,6 +114,7 @@ impl CallPath {
             face: caller.face,
             peer: caller.peer,
             route: Some(binding.route.clone()),
+            http_method: Some(binding.http_method.clone()),
             request_id: headers.get(X_REQUEST_ID).cloned(),
         };
         let request_id = info.request_id.clone();

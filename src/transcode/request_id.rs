@@ -26,10 +26,20 @@ pub(crate) fn ensure(headers: &mut HeaderMap) -> HeaderValue {
     {
         return given.clone();
     }
-    let made =
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).expect("a UUID is a valid header value");
+    let made = new_id();
     headers.insert(X_REQUEST_ID, made.clone());
     made
+}
+
+/// A new UUIDv7: the time in milliseconds, then random bits from the
+/// thread's generator.
+fn new_id() -> HeaderValue {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+    let id = uuid::Builder::from_unix_timestamp_millis(millis, &rand::random()).into_uuid();
+    let mut text = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).expect("a UUID is a valid header value")
 }
 
 /// The span a call's work runs in, so its log lines name its id.

@@ -40,7 +40,8 @@ use crate::transcode::request_id::{self, X_REQUEST_ID};
 pub struct GrpcChainLayer {
     chain: Chain,
     deadlines: Deadlines,
-    kinds: Arc<HashMap<String, CallKind>>,
+    /// By gRPC path (kept, so a call's `CallInfo` shares it).
+    kinds: Arc<HashMap<Arc<str>, CallKind>>,
 }
 
 impl GrpcChainLayer {
@@ -61,7 +62,7 @@ impl GrpcChainLayer {
         for service in pool.services() {
             for method in service.methods() {
                 let path = format!("/{}/{}", service.full_name(), method.name());
-                kinds.insert(path, CallKind::of(&method));
+                kinds.insert(path.into(), CallKind::of(&method));
             }
         }
         self
@@ -109,15 +110,20 @@ where
     fn call(&mut self, mut request: Request<Body>) -> BoxedResponse {
         let request_id = request_id::ensure(request.headers_mut());
         let path = request.uri().path();
+        let (grpc_path, kind) = match self.layer.kinds.get_key_value(path) {
+            Some((known, kind)) => (known.clone(), *kind),
+            None => (path.into(), CallKind::Unary),
+        };
         let call = CallInfo {
-            kind: self.layer.kinds.get(path).copied().unwrap_or(CallKind::Unary),
-            grpc_path: path.into(),
+            kind,
+            grpc_path,
             face: Face::Grpc,
             peer: request
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(addr)| *addr),
             route: None,
+            http_method: None,
             request_id: Some(request_id.clone()),
         };
         let timeout = self.layer.deadlines.timeout(request.headers());

@@ -88,6 +88,8 @@ pub struct CallInfo {
     pub peer: Option<SocketAddr>,
     /// For REST calls, the binding's path template (`/v1/users/{id}`).
     pub route: Option<Arc<str>>,
+    /// For REST calls, the binding's HTTP method.
+    pub http_method: Option<http::Method>,
     /// The call's id (see the README's "Request ids").
     pub request_id: Option<http::HeaderValue>,
 }
