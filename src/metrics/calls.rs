@@ -267,6 +267,7 @@ mod tests {
             peer: None,
             route: route.map(Into::into),
             request_id: None,
+            span: tracing::Span::none(),
         }
     }
 

@@ -81,11 +81,14 @@ pub(crate) struct Call {
     deadline: Option<Instant>,
 }
 
-/// Who calls, and through which face.
-#[derive(Debug, Clone, Copy)]
+/// Who calls, through which face, and the span the call runs in (the
+/// caller has entered it: the call is started, the chain's `on_call`
+/// included, inside it).
+#[derive(Debug, Clone)]
 pub(crate) struct Caller {
     pub(crate) face: Face,
     pub(crate) peer: Option<SocketAddr>,
+    pub(crate) span: tracing::Span,
 }
 
 /// What every REST call passes through: the policy chain, the deadline,
@@ -115,6 +118,7 @@ impl CallPath {
             peer: caller.peer,
             route: Some(binding.route.clone()),
             request_id: headers.get(X_REQUEST_ID).cloned(),
+            span: caller.span,
         };
         let request_id = info.request_id.clone();
         let tagged = |error: HttpError| match &request_id {
