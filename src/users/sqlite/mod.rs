@@ -3,7 +3,8 @@
 //! connections, WAL journal. Point reads are answered from a write-coherent
 //! read cache (`cache.rs`) or run on the calling thread, as do short pages
 //! in index order; other listings run on the blocking pool. The unfiltered
-//! user count is kept in memory.
+//! user count is kept in memory. Each operation runs in a `debug` span of
+//! its own (`traced.rs`), for trace export.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -18,8 +19,7 @@ use self::rows::{COLUMNS, NewRow, UserRow, email_key, etag};
 use self::schema::internal;
 use self::writer::{Scope, Writer};
 use crate::proto::users::v1::User;
-use crate::users::listing::ListQuery;
-use crate::users::store::{ListedPage, Store, StoreError, Versioned, Written};
+use crate::users::store::{StoreError, Versioned, Written};
 
 mod cache;
 mod checkpointer;
@@ -29,6 +29,7 @@ mod rows;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod traced;
 mod writer;
 
 /// Reader connections: one per core the process may run on, within
@@ -186,13 +187,10 @@ where
         .map_err(|err| StoreError::Internal(format!("database task failed: {err}")))?
 }
 
-#[tonic::async_trait]
-impl Store for SqliteStore {
-    fn page_token_key(&self) -> [u8; 32] {
-        self.inner.page_token_key
-    }
-
-    async fn insert(&self, user: &User) -> Result<User, StoreError> {
+/// The store's operations, which `traced.rs` offers as [`Store`], each in
+/// its span.
+impl SqliteStore {
+    async fn insert_user(&self, user: &User) -> Result<User, StoreError> {
         let mut user = user.clone();
         let row = NewRow::from_user(&user)?;
         let inner = Arc::clone(&self.inner);
@@ -243,7 +241,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError> {
+    async fn get_user(&self, id: &str) -> Result<Option<Versioned>, StoreError> {
         let miss = match self.inner.cache.get(id) {
             Ok(cached) => return Ok(Some(cached)),
             Err(miss) => miss,
@@ -256,7 +254,7 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn get_by_email(&self, email: &str) -> Result<Option<Versioned>, StoreError> {
+    async fn get_user_by_email(&self, email: &str) -> Result<Option<Versioned>, StoreError> {
         let key = email_key(email);
         self.read_point(move |conn| {
             let id: Option<String> = conn
@@ -268,7 +266,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
+    async fn update_user(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
         let user = user.clone();
         let id = user.id.clone();
         let row = NewRow::from_user(&user)?;
@@ -323,7 +321,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn delete(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError> {
+    async fn delete_user(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError> {
         let target = id;
         let id = id.to_owned();
         let work = move |conn: &mut Connection| {
@@ -344,14 +342,6 @@ impl Store for SqliteStore {
             Ok(Written::Done(()))
         };
         self.write_user(target, work, after_delete).await
-    }
-
-    async fn list(&self, query: ListQuery) -> Result<ListedPage, StoreError> {
-        self.list_page(query).await
-    }
-
-    async fn close(&self) -> Result<(), StoreError> {
-        self.inner.writer.checkpoint().await
     }
 }
 
