@@ -80,6 +80,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = routes.into_axum_router().fallback_service(gateway);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("library listening on http://{}", listener.local_addr()?);
+    // With each connection's address, interceptors see the peer and REST
+    // calls get `x-forwarded-for`.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).await?;
     Ok(())
 }

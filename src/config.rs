@@ -52,6 +52,26 @@ pub struct Config {
     /// no limit by default.
     #[arg(long, env = "GATEWAY_MAX_TIMEOUT", value_parser = parse_duration)]
     pub max_timeout: Option<Duration>,
+
+    /// The OTLP/gRPC collector to export traces to, e.g.
+    /// `http://127.0.0.1:4317`; no traces are exported by default.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = parse_otlp_endpoint)]
+    pub otlp_endpoint: Option<http::Uri>,
+}
+
+/// An `http://host:port` URL (plain gRPC: this build has no TLS for export).
+fn parse_otlp_endpoint(text: &str) -> Result<http::Uri, String> {
+    let expected = "expected an OTLP/gRPC collector's URL such as http://127.0.0.1:4317";
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|error| format!("not a URL ({error}); {expected}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http"), Some(host)) if !host.is_empty() => Ok(uri),
+        (Some("https"), _) => Err(format!(
+            "https is not supported (traces go over plain gRPC); {expected}"
+        )),
+        _ => Err(expected.to_owned()),
+    }
 }
 
 /// `250ms`, `30s`, `5m` or `1h`.
@@ -81,6 +101,7 @@ impl Config {
             log_format: LogFormat::Text,
             default_timeout: None,
             max_timeout: None,
+            otlp_endpoint: None,
         }
     }
 }
@@ -103,6 +124,25 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(parse_duration(text).map_err(|_| ()), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn otlp_endpoints_are_plain_http_urls_with_a_host() {
+        let cases = [
+            ("http://127.0.0.1:4317", true),
+            ("http://collector:4317/", true),
+            ("http://[::1]:4317", true),
+            ("https://collector:4317", false),
+            ("127.0.0.1:4317", false),
+            ("collector", false),
+            ("http://", false),
+            ("grpc://collector:4317", false),
+            ("http://a b", false),
+            ("", false),
+        ];
+        for (text, accepted) in cases {
+            assert_eq!(parse_otlp_endpoint(text).is_ok(), accepted, "{text:?}");
         }
     }
 }

@@ -6,6 +6,8 @@
 //! - [`logging`] — text or JSON logs, one line per call, panics logged once.
 //! - `metrics` — the call metrics (one interceptor in the policy chain,
 //!   for gRPC and REST alike), served at `GET /metrics`.
+//! - [`telemetry`] — traces exported over OTLP: each call's span, its
+//!   caller's `traceparent` continued, and the store's spans under it.
 //! - [`transcode`] — the generic engine: reads the `google.api.http`
 //!   bindings from the embedded descriptors and transcodes HTTP/JSON
 //!   requests onto the in-process gRPC services. It never imports `users`.
@@ -25,6 +27,7 @@ pub mod config;
 pub mod logging;
 pub(crate) mod metrics;
 pub mod server;
+pub mod telemetry;
 pub mod transcode;
 pub(crate) mod users;
 

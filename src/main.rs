@@ -1,11 +1,13 @@
-//! The `gateway` binary: parses flags, starts logging, binds the listener
-//! and runs the server until Ctrl-C or SIGTERM. `gateway openapi [--yaml]`
+//! The `gateway` binary: parses flags, starts logging (and trace export,
+//! with `--otlp-endpoint`), binds the listener and runs the server until
+//! Ctrl-C or SIGTERM. `gateway openapi [--yaml]`
 //! prints the generated OpenAPI document instead, without opening the
 //! database.
 
 use clap::Parser as _;
 use gateway::config::Config;
 use gateway::logging::LogFormat;
+use gateway::telemetry::Traces;
 use tokio::net::TcpListener;
 
 /// The command line: the server's flags, or a subcommand.
@@ -80,7 +82,14 @@ async fn serve() -> std::process::ExitCode {
         return print_openapi(yaml);
     }
     let config = cli.config;
-    let _log_writer = match gateway::logging::init(config.log_format) {
+    let traces = match config.otlp_endpoint.as_ref().map(Traces::start).transpose() {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let _log_writer = match gateway::logging::init(config.log_format, traces.as_ref()) {
         Ok(guard) => guard,
         Err(error) => {
             eprintln!("error: cannot start the log writer: {error}");
@@ -108,7 +117,12 @@ async fn serve() -> std::process::ExitCode {
             serde_json::json!({"level": "INFO", "message": listening, "address": address.to_string()})
         ),
     }
-    match gateway::server::run(listener, config, shutdown_signal()).await {
+    let served = gateway::server::run(listener, config, shutdown_signal()).await;
+    if let Some(traces) = traces {
+        // The spans of the last calls are sent before the process ends.
+        traces.shutdown().await;
+    }
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

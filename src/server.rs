@@ -26,6 +26,7 @@ use crate::metrics::{METRICS_PATH, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
+use crate::telemetry::TraceContext;
 use crate::transcode::interceptor::Interceptor;
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{SqliteStore, Store, UserDirectory};
@@ -73,7 +74,8 @@ pub async fn run_with(
     // The metrics come first in the chain, so calls that a later
     // interceptor rejects are counted too.
     let served_elsewhere = served_elsewhere_pool()?;
-    let metrics = Metrics::new(&bindings, &served_elsewhere);
+    let mut metrics = Metrics::new(&bindings, &served_elsewhere);
+    metrics.register_store(store.figures());
     // REST reaches the same service instance: unary methods directly, the
     // streaming ones through tonic.
     let mut builder = Gateway::builder_with_bindings(bindings, services.clone())
@@ -81,8 +83,13 @@ pub async fn run_with(
         .default_timeout(config.default_timeout)
         .max_timeout(config.max_timeout)
         .direct(UserServiceDirect(directory))
-        .interceptor_arc(metrics.interceptor())
-        .interceptor(CallLog);
+        .interceptor_arc(metrics.interceptor());
+    if config.otlp_endpoint.is_some() {
+        // The call's span joins its trace before the interceptors after
+        // it run (and log) in it.
+        builder = builder.interceptor(TraceContext::default());
+    }
+    builder = builder.interceptor(CallLog);
     for interceptor in interceptors {
         builder = builder.interceptor_arc(interceptor);
     }

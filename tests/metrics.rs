@@ -248,7 +248,11 @@ async fn rest_calls_are_timed_by_route_template_and_status() {
             ("http_route", route),
             ("http_response_status_code", status),
         ];
-        assert_eq!(value_of(&samples, count, &labels), Some(1.0), "{method} {route} {status}");
+        assert_eq!(
+            value_of(&samples, count, &labels),
+            Some(1.0),
+            "{method} {route} {status}"
+        );
     }
     let http: Vec<&Sample> = samples
         .iter()
@@ -305,5 +309,38 @@ async fn the_scrape_is_prometheus_text_or_openmetrics_on_request() {
             .all(|s| !s.labels.values().any(|v| v.contains("metrics"))),
         "{samples:#?}"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stores_own_figures_are_scraped() {
+    let server = TestServer::start().await;
+    let (_, before) = scrape(&server, None).await;
+    let figure = |samples: &[Sample], name: &str| value_of(samples, name, &[]).unwrap_or(-1.0);
+    assert_eq!(figure(&before, "gateway_store_commit_batch_size_count"), 0.0);
+    assert!(figure(&before, "gateway_store_readers") >= 1.0);
+    let user = server
+        .create_user(json!({"name": "Ada", "email": "ada@example.com"}))
+        .await;
+    let id = user["id"].as_str().unwrap();
+    for _ in 0..3 {
+        let (status, body) = server.get_json(&format!("/v1/users/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, _) = server.get_json(&format!("/v1/users/{MISSING_ID}")).await;
+    assert_eq!(status, 404);
+    let (_, after) = scrape(&server, None).await;
+    // One write, in one committed batch of one.
+    assert_eq!(figure(&after, "gateway_store_commit_batch_size_count"), 1.0);
+    assert_eq!(figure(&after, "gateway_store_commit_batch_size_sum"), 1.0);
+    let one = value_of(&after, "gateway_store_commit_batch_size_bucket", &[("le", "1")]);
+    assert_eq!(one, Some(1.0), "the batch of one is in the first bucket");
+    // The first read of the user misses and fills the cache, the next two
+    // hit; the missing id misses.
+    assert_eq!(figure(&after, "gateway_store_cache_hits_total"), 2.0);
+    assert_eq!(figure(&after, "gateway_store_cache_misses_total"), 2.0);
+    // Nothing is queued or reading between calls.
+    assert_eq!(figure(&after, "gateway_store_write_queue_depth"), 0.0);
+    assert_eq!(figure(&after, "gateway_store_readers_in_use"), 0.0);
     server.shutdown().await;
 }

@@ -110,14 +110,28 @@ impl<'a> Line<'a> {
     }
 
     /// As tracing's text format writes an event (no value here needs
-    /// quoting: a header value has no line breaks).
+    /// quoting: a header value has no line breaks). Written piece by piece:
+    /// this is once per call.
     fn text(&self, out: &mut String) {
         timestamp(out);
-        let _ = writeln!(
-            out,
-            "  INFO {TARGET}: call face={} method={} route={} code={} latency_ms={:.3} request_id={} peer={}",
-            self.face, self.method, self.route, self.code, self.latency_ms, self.request_id, self.peer
-        );
+        out.push_str("  INFO ");
+        out.push_str(TARGET);
+        for (name, value) in [
+            (": call face=", self.face),
+            (" method=", self.method),
+            (" route=", self.route),
+            (" code=", self.code),
+        ] {
+            out.push_str(name);
+            out.push_str(value);
+        }
+        out.push_str(" latency_ms=");
+        push_millis(out, self.latency_ms);
+        out.push_str(" request_id=");
+        out.push_str(self.request_id);
+        out.push_str(" peer=");
+        self.peer.push_to(out);
+        out.push('\n');
     }
 
     /// As tracing's JSON format writes an event (flattened).
@@ -134,8 +148,58 @@ impl<'a> Line<'a> {
     }
 }
 
+/// The time as tracing's formats write it (`2026-12-02T14:10:49.992055Z`):
+/// the part up to the second formatted once a second, by tracing's own
+/// formatter, and kept by each thread.
 fn timestamp(out: &mut String) {
-    let _ = SystemTime.format_time(&mut Writer::new(out));
+    thread_local! {
+        static SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    SECOND.with_borrow_mut(|(second, text)| {
+        if *second != now.as_secs() {
+            text.clear();
+            let _ = SystemTime.format_time(&mut Writer::new(text));
+            // `…:49.992055Z` → `…:49.`
+            if let Some(dot) = text.rfind('.') {
+                text.truncate(dot + 1);
+                *second = now.as_secs();
+            }
+        }
+        if *second == now.as_secs() {
+            out.push_str(text);
+            push_padded(out, u64::from(now.subsec_micros()), 6);
+            out.push('Z');
+        } else {
+            let _ = SystemTime.format_time(&mut Writer::new(out));
+        }
+    });
+}
+
+/// `ms` with three decimals (`0.410`).
+fn push_millis(out: &mut String, ms: f64) {
+    let micros = (ms * 1000.0).round() as u64;
+    push_padded(out, micros / 1000, 1);
+    out.push('.');
+    push_padded(out, micros % 1000, 3);
+}
+
+/// `number` in decimal, with leading zeros to `width` digits.
+fn push_padded(out: &mut String, number: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = number;
+    while rest > 0 || at == digits.len() {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let start = at.min(digits.len() - width.min(digits.len()));
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
+    }
 }
 
 fn display<S: serde::Serializer>(peer: &Peer, serializer: S) -> Result<S::Ok, S::Error> {
@@ -144,6 +208,28 @@ fn display<S: serde::Serializer>(peer: &Peer, serializer: S) -> Result<S::Ok, S:
 
 /// The peer's address, or nothing.
 struct Peer(Option<std::net::SocketAddr>);
+
+impl Peer {
+    /// As `Display` writes it; an IPv4 address without the formatter.
+    fn push_to(&self, out: &mut String) {
+        match self.0 {
+            Some(std::net::SocketAddr::V4(peer)) => {
+                for (index, octet) in peer.ip().octets().into_iter().enumerate() {
+                    if index > 0 {
+                        out.push('.');
+                    }
+                    push_padded(out, u64::from(octet), 1);
+                }
+                out.push(':');
+                push_padded(out, u64::from(peer.port()), 1);
+            }
+            Some(peer) => {
+                let _ = write!(out, "{peer}");
+            }
+            None => {}
+        }
+    }
+}
 
 impl std::fmt::Display for Peer {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -192,6 +278,42 @@ mod tests {
     }
 
     #[test]
+    fn numbers_and_peers_are_written_as_the_formatter_writes_them() {
+        for (number, width, expected) in [
+            (0, 1, "0"),
+            (7, 3, "007"),
+            (410, 3, "410"),
+            (123456, 6, "123456"),
+            (u64::MAX, 1, "18446744073709551615"),
+        ] {
+            let mut text = String::new();
+            push_padded(&mut text, number, width);
+            assert_eq!(text, expected, "{number} in {width}");
+        }
+        for (ms, expected) in [
+            (0.0, "0.000"),
+            (0.41, "0.410"),
+            (12.3456, "12.346"),
+            (1500.0, "1500.000"),
+        ] {
+            let mut text = String::new();
+            push_millis(&mut text, ms);
+            assert_eq!(text, expected, "{ms}");
+        }
+        for peer in ["127.0.0.1:53122", "10.0.255.1:1", "[::1]:8080", "0.0.0.0:0"] {
+            let mut text = String::new();
+            Peer(Some(peer.parse().unwrap())).push_to(&mut text);
+            assert_eq!(text, peer);
+        }
+        let mut first = String::new();
+        timestamp(&mut first);
+        let mut again = String::new();
+        let _ = SystemTime.format_time(&mut Writer::new(&mut again));
+        assert_eq!(first.len(), again.len(), "{first} {again}");
+        assert_eq!(first[..17], again[..17], "{first} {again}");
+    }
+
+    #[test]
     fn a_line_reads_the_same_in_both_formats() {
         let rest = CallInfo {
             grpc_path: "/users.v1.UserService/GetUser".into(),
@@ -201,6 +323,7 @@ mod tests {
             route: Some("/v1/users/{id}".into()),
             http_method: Some(http::Method::GET),
             request_id: Some(http::HeaderValue::from_static("order-42")),
+            span: tracing::Span::none(),
         };
         let grpc = CallInfo {
             face: Face::Grpc,

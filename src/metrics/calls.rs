@@ -400,6 +400,7 @@ mod tests {
             route: route.as_ref().map(|(template, _)| (*template).into()),
             http_method: route.map(|(_, method)| method),
             request_id: None,
+            span: tracing::Span::none(),
         }
     }
 

@@ -3,9 +3,12 @@
 //! encoded by `prometheus-client` from one registry.
 //!
 //! - `calls` — the call metrics and the interceptor that records them, for
-//!   gRPC, REST and WebSocket calls alike.
+//!   gRPC, REST and WebSocket calls alike;
+//! - `store` — the store's own figures (writer queue, commit batches, read
+//!   cache, reader pool).
 
 mod calls;
+mod store;
 
 use std::sync::Arc;
 
@@ -19,7 +22,9 @@ use prost_reflect::DescriptorPool;
 use crate::transcode::Bindings;
 use crate::transcode::interceptor::Interceptor;
 
+use crate::users::StoreFigures;
 use calls::{CallMetrics, RestBinding};
+use store::StoreMetrics;
 
 /// Where [`Metrics::routes`] serves the scrape.
 pub(crate) const METRICS_PATH: &str = "/metrics";
@@ -57,6 +62,11 @@ impl Metrics {
         let mut registry = Registry::default();
         let calls = Arc::new(CallMetrics::register(&mut registry, grpc_paths, rest));
         Metrics { registry, calls }
+    }
+
+    /// Adds the store's figures to the scrape.
+    pub(crate) fn register_store(&mut self, figures: Arc<StoreFigures>) {
+        self.registry.register_collector(Box::new(StoreMetrics(figures)));
     }
 
     /// The interceptor to put in the policy chain (first, so that calls a

@@ -109,7 +109,7 @@ impl Dispatcher {
 
     /// One unary call: the encoded response message.
     pub async fn unary(&self, grpc_path: &str, message: Bytes) -> Result<Bytes, tonic::Status> {
-        let mut responses = self
+        let mut started = self
             .backend
             .start(
                 grpc_path,
@@ -118,7 +118,8 @@ impl Dispatcher {
                 Requests::One(message),
             )
             .await?;
-        responses
+        started
+            .responses
             .next()
             .await
             .unwrap_or_else(|| Err(tonic::Status::internal("no response message")))

@@ -20,11 +20,12 @@ use futures_util::{Stream, StreamExt as _};
 use http::{Extensions, HeaderMap, HeaderValue};
 use tonic::metadata::MetadataMap;
 
-use crate::transcode::backend::{Backend, Requests, Responses, metadata_from};
+use crate::transcode::backend::{Backend, Requests, Responses, Started};
 use crate::transcode::binding::Binding;
 use crate::transcode::deadline::{self, Deadlines, GRPC_TIMEOUT, deadline_exceeded};
 use crate::transcode::error::HttpError;
 use crate::transcode::interceptor::{CallGuard, CallInfo, Chain, Face};
+use crate::transcode::metadata::{Origin, metadata_from};
 use crate::transcode::request::{self, HttpRequestParts};
 use crate::transcode::request_id::X_REQUEST_ID;
 
@@ -73,6 +74,8 @@ type RequestFailure = Arc<Mutex<Option<HttpError>>>;
 /// the guard that tells the policy chain how it ended.
 pub(crate) struct Call {
     responses: Responses,
+    /// The metadata the service answered with (its response headers).
+    metadata: HeaderMap,
     failure: RequestFailure,
     guard: CallGuard,
     /// Named by every failure the call reports.
@@ -81,11 +84,16 @@ pub(crate) struct Call {
     deadline: Option<Instant>,
 }
 
-/// Who calls, and through which face.
-#[derive(Debug, Clone, Copy)]
+/// Who calls, through which face, and the span the call runs in (the
+/// caller has entered it: the call is started, the chain's `on_call`
+/// included, inside it).
+#[derive(Debug, Clone)]
 pub(crate) struct Caller {
     pub(crate) face: Face,
     pub(crate) peer: Option<SocketAddr>,
+    /// The request's host, for `x-forwarded-host`.
+    pub(crate) host: Option<HeaderValue>,
+    pub(crate) span: tracing::Span,
 }
 
 /// What every REST call passes through: the policy chain, the deadline,
@@ -108,6 +116,10 @@ impl CallPath {
         headers: &HeaderMap,
         source: RequestSource,
     ) -> Result<Call, HttpError> {
+        let origin = Origin {
+            peer: caller.peer,
+            host: caller.host,
+        };
         let info = CallInfo {
             grpc_path: binding.grpc_path.clone(),
             kind: binding.kind,
@@ -116,13 +128,15 @@ impl CallPath {
             route: Some(binding.route.clone()),
             http_method: Some(binding.http_method.clone()),
             request_id: headers.get(X_REQUEST_ID).cloned(),
+            span: caller.span,
         };
         let request_id = info.request_id.clone();
         let tagged = |error: HttpError| match &request_id {
             Some(id) => error.with_request_id(id),
             None => error,
         };
-        let mut metadata = MetadataMap::from_headers(metadata_from(headers));
+        let forwarded = metadata_from(headers, &origin).map_err(|status| tagged(status.into()))?;
+        let mut metadata = MetadataMap::from_headers(forwarded);
         let mut extensions = Extensions::new();
         let mut guard = self
             .chain
@@ -160,8 +174,9 @@ impl CallPath {
             None => started.await,
         };
         match started {
-            Ok(responses) => Ok(Call {
+            Ok(Started { metadata, responses }) => Ok(Call {
                 responses,
+                metadata,
                 failure,
                 guard,
                 request_id,
@@ -207,14 +222,28 @@ impl Call {
         next
     }
 
-    /// The one response message of a call whose responses do not stream.
-    pub(crate) async fn single(mut self) -> Result<Bytes, HttpError> {
+    /// The metadata the service answered with, before its messages.
+    pub(crate) fn metadata(&self) -> &HeaderMap {
+        &self.metadata
+    }
+
+    /// The one response message of a call whose responses do not stream,
+    /// and the service's metadata: its headers, then its trailers.
+    pub(crate) async fn single(mut self) -> Result<(Bytes, HeaderMap), HttpError> {
         let message = match self.next().await {
             Some(answer) => answer?,
             None => return Err(tonic::Status::internal("the service sent no response message").into()),
         };
         match self.next().await {
-            None => Ok(message),
+            None => {
+                let mut metadata = std::mem::take(&mut self.metadata);
+                if let Some(trailers) = self.responses.trailers() {
+                    for (key, value) in trailers {
+                        metadata.append(key, value.clone());
+                    }
+                }
+                Ok((message, metadata))
+            }
             Some(Err(error)) => Err(error),
             Some(Ok(_)) => {
                 Err(tonic::Status::internal("the service sent more than one response message").into())

@@ -12,13 +12,14 @@ use std::time::Instant;
 
 use axum::body::Body;
 use futures_util::StreamExt as _;
-use http::{Request, Response, header};
+use http::{HeaderValue, Request, Response, header};
 use tracing::Instrument as _;
 
 use crate::transcode::binding::{Binding, Bindings};
 use crate::transcode::call::{CallPath, Caller, RequestSource, Weaver};
 use crate::transcode::error::HttpError;
 use crate::transcode::interceptor::{Face, GrpcChainLayer};
+use crate::transcode::metadata::add_response_headers;
 use crate::transcode::request::{self, BodyKind, HttpRequestParts, check_content_type, collect_body};
 use crate::transcode::request_id::{self, X_REQUEST_ID};
 use crate::transcode::response::Renderer;
@@ -68,7 +69,7 @@ impl Gateway {
             )
         });
         let span = request_id::span(&request_id);
-        let mut response = match self.transcode(request).instrument(span).await {
+        let mut response = match self.transcode(request, span.clone()).instrument(span).await {
             Ok(response) => response,
             Err(error) => self.inner.renderer.error(error.with_request_id(&request_id)),
         };
@@ -80,11 +81,16 @@ impl Gateway {
         response
     }
 
-    async fn transcode(&self, request: Request<Body>) -> Result<Response<Body>, HttpError> {
+    /// Routes and runs the request, whose call runs in `span`.
+    async fn transcode(
+        &self,
+        request: Request<Body>,
+        span: tracing::Span,
+    ) -> Result<Response<Body>, HttpError> {
         let inner = &self.inner;
         let (parts, body) = request.into_parts();
         if websocket::is_upgrade(&parts.headers) {
-            return self.websocket(parts).await;
+            return self.websocket(parts, span).await;
         }
         let path = parts.uri.path();
         let (binding, segments) = match inner.bindings.router.lookup(&parts.method, path) {
@@ -105,17 +111,25 @@ impl Gateway {
             let body = collect_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
             RequestSource::One(weave(binding, &segments, &parts, &body)?)
         };
-        let caller = caller(&parts, Face::Rest);
+        let caller = caller(&parts, Face::Rest, span);
         let call = inner.calls.start(binding, caller, &parts.headers, source).await?;
         if !binding.method.is_server_streaming() {
-            return inner.renderer.success(binding, &call.single().await?);
+            let (message, metadata) = call.single().await?;
+            let mut response = inner.renderer.success(binding, &message)?;
+            add_response_headers(&metadata, response.headers_mut());
+            return Ok(response);
         }
         let framing = Framing::from_accept(&parts.headers);
         streaming::http_response(call, binding.clone(), inner.renderer.clone(), framing).await
     }
 
-    /// A WebSocket upgrade on the path of a streaming binding.
-    async fn websocket(&self, parts: http::request::Parts) -> Result<Response<Body>, HttpError> {
+    /// A WebSocket upgrade on the path of a streaming binding; the call on
+    /// the open socket runs in `span` too.
+    async fn websocket(
+        &self,
+        parts: http::request::Parts,
+        span: tracing::Span,
+    ) -> Result<Response<Body>, HttpError> {
         let path = parts.uri.path();
         let Some((binding, segments)) = websocket::find_binding(&self.inner.bindings.router, path) else {
             let message = format!("no streaming method to open as a WebSocket at {path}");
@@ -128,10 +142,12 @@ impl Gateway {
         };
         let binding = binding.clone();
         let headers = parts.headers.clone();
-        let caller = caller(&parts, Face::WebSocket);
+        let caller = caller(&parts, Face::WebSocket, span.clone());
         let gateway = self.clone();
         websocket::accept(parts, self.inner.max_body_bytes, move |socket| {
-            gateway.serve_socket(socket, binding, caller, headers, requests)
+            gateway
+                .serve_socket(socket, binding, caller, headers, requests)
+                .instrument(span)
         })
         .await
     }
@@ -212,13 +228,24 @@ fn weave(
 }
 
 /// The caller of a request that came through `face`: its address where
-/// the server recorded it (`axum::extract::ConnectInfo`).
-fn caller(parts: &http::request::Parts, face: Face) -> Caller {
+/// the server recorded it (`axum::extract::ConnectInfo`), and the span its
+/// call runs in.
+fn caller(parts: &http::request::Parts, face: Face, span: tracing::Span) -> Caller {
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0);
-    Caller { face, peer }
+    // HTTP/2 names the host in the request's authority, HTTP/1.1 in `Host`.
+    let host = match parts.uri.authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => parts.headers.get(header::HOST).cloned(),
+    };
+    Caller {
+        face,
+        peer,
+        host,
+        span,
+    }
 }
 
 /// What a streamed request message is woven with: the path and the query.

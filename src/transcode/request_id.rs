@@ -42,9 +42,16 @@ fn new_id() -> HeaderValue {
     HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).expect("a UUID is a valid header value")
 }
 
-/// The span a call's work runs in, so its log lines name its id.
+/// The span a call's work runs in, so its log lines name its id. It
+/// declares `otel.name` and `otel.kind`, empty until an interceptor records
+/// them for a trace exporter (`tracing-opentelemetry` reads them).
 pub(crate) fn span(id: &HeaderValue) -> tracing::Span {
-    tracing::info_span!("request", request_id = id.to_str().unwrap_or(""))
+    tracing::info_span!(
+        "request",
+        request_id = id.to_str().unwrap_or(""),
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+    )
 }
 
 fn is_acceptable(value: &HeaderValue) -> bool {

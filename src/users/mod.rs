@@ -31,5 +31,5 @@ mod streams;
 mod validation;
 
 pub(crate) use directory::UserDirectory;
-pub(crate) use sqlite::SqliteStore;
+pub(crate) use sqlite::{SqliteStore, StoreFigures};
 pub(crate) use store::Store;

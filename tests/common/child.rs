@@ -7,7 +7,7 @@ use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,8 +37,8 @@ impl Deref for GatewayProcess {
 
 impl GatewayProcess {
     /// Starts the binary on `127.0.0.1:0` with `database`, its default
-    /// limits (no `GATEWAY_*` variable reaches it) and warnings-only logs,
-    /// and waits until it serves.
+    /// limits (no `GATEWAY_*` variable reaches it), no trace export (nor any
+    /// `OTEL_*` variable) and warnings-only logs, and waits until it serves.
     pub async fn start(database: &Path) -> GatewayProcess {
         let program = Path::new(env!("CARGO_BIN_EXE_gateway"));
         let database = database.as_os_str();
@@ -68,7 +68,8 @@ impl GatewayProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("GATEWAY_") {
+            let text = name.to_string_lossy();
+            if text.starts_with("GATEWAY_") || text.starts_with("OTEL_") {
                 command.env_remove(name);
             }
         }
@@ -122,6 +123,25 @@ impl GatewayProcess {
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL the gateway");
         self.child.wait().expect("reap the gateway");
+    }
+
+    /// SIGTERMs the binary (a graceful stop) and waits until it exits.
+    pub async fn terminate(mut self) -> ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {}: {sent}", self.child.id());
+        let child = &mut self.child;
+        guarded_for(LISTENING_LIMIT, "the gateway to exit", async {
+            loop {
+                if let Some(status) = child.try_wait().expect("poll the child") {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
     }
 }
 

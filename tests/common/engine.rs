@@ -26,6 +26,7 @@ pub async fn serve_engine(service: impl UserService) -> Endpoint {
     let app = axum::Router::new().fallback_service(gateway);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let endpoint = Endpoint::new(listener.local_addr().expect("the listener's address"));
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     endpoint
 }
@@ -46,6 +47,7 @@ pub async fn serve_both_faces<S: UserService>(service: Arc<S>) -> Endpoint {
         .fallback_service(gateway);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let endpoint = Endpoint::new(listener.local_addr().expect("the listener's address"));
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     endpoint
 }

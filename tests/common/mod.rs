@@ -3,6 +3,7 @@
 //! - `server.rs`: [`TestServer`], the real server in process on a loopback
 //!   socket, backed by a SQLite file in a temporary directory;
 //! - `child.rs`: [`GatewayProcess`], the real `gateway` binary as a child;
+//! - `collector.rs`: [`Collector`], an OTLP trace collector in process;
 //! - `engine.rs`: [`serve_engine`], the engine alone in front of a service
 //!   of the test's choosing (typically the stub);
 //! - `stub.rs`: [`StubService`], a configurable in-memory `UserService`
@@ -17,6 +18,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod child;
+mod collector;
 mod endpoint;
 mod engine;
 mod framing;
@@ -29,6 +31,7 @@ mod stub;
 mod users;
 
 pub use child::GatewayProcess;
+pub use collector::{CollectedSpan, Collector};
 pub use endpoint::Endpoint;
 pub use engine::{serve_both_faces, serve_engine};
 pub use framing::{ndjson, sse};

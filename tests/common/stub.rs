@@ -1,5 +1,6 @@
 //! A configurable `UserService` that answers from memory: `GetUser` from
-//! the users it was given, `StreamUsers` as its [`StreamMode`] says, every
+//! the users it was given (answering, as metadata, which metadata it saw,
+//! see [`seen_metadata`]), `StreamUsers` as its [`StreamMode`] says, every
 //! other method UNIMPLEMENTED. For what the real service cannot be made to
 //! do on demand (fail mid-stream, stream forever) and for benchmarks that
 //! want the service to cost nothing.
@@ -60,6 +61,37 @@ impl StubService {
     }
 }
 
+/// What `GetUser` answers as metadata: `seen-keys` (the request's keys,
+/// sorted, comma-separated), `seen-forwarded-for` and `seen-forwarded-host`
+/// (those values), and `echo-bin` as it came.
+pub fn seen_metadata(request: &tonic::metadata::MetadataMap) -> tonic::metadata::MetadataMap {
+    use tonic::metadata::KeyRef;
+    let mut keys: Vec<&str> = request
+        .keys()
+        .map(|key| match key {
+            KeyRef::Ascii(key) => key.as_str(),
+            KeyRef::Binary(key) => key.as_str(),
+        })
+        .collect();
+    keys.sort();
+    let mut seen = tonic::metadata::MetadataMap::new();
+    if let Ok(value) = keys.join(",").parse() {
+        seen.insert("seen-keys", value);
+    }
+    for (key, answer) in [
+        ("x-forwarded-for", "seen-forwarded-for"),
+        ("x-forwarded-host", "seen-forwarded-host"),
+    ] {
+        if let Some(value) = request.get(key) {
+            seen.insert(answer, value.clone());
+        }
+    }
+    if let Some(value) = request.get_bin("echo-bin") {
+        seen.insert_bin("echo-bin", value.clone());
+    }
+    seen
+}
+
 /// The `n`th user a stub stream sends.
 pub fn stub_user(n: usize) -> User {
     User {
@@ -83,12 +115,21 @@ impl UserService for StubService {
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<GetUserResponse>, Status> {
+        let seen = seen_metadata(request.metadata());
         let id = &request.get_ref().id;
         match self.users.get(id) {
-            Some(user) => Ok(Response::new(GetUserResponse {
-                user: Some(user.clone()),
-            })),
-            None => Err(Status::not_found(format!("no stub user {id:?}"))),
+            Some(user) => {
+                let mut response = Response::new(GetUserResponse {
+                    user: Some(user.clone()),
+                });
+                *response.metadata_mut() = seen;
+                Ok(response)
+            }
+            None => Err(Status::with_metadata(
+                tonic::Code::NotFound,
+                format!("no stub user {id:?}"),
+                seen,
+            )),
         }
     }
 

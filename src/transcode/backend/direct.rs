@@ -19,8 +19,9 @@ use std::pin::Pin;
 use bytes::Bytes;
 use prost::Message;
 
-/// A pending direct call: the encoded response message, or the status.
-pub type DirectCall = Pin<Box<dyn Future<Output = Result<Bytes, tonic::Status>> + Send>>;
+/// A pending direct call: the encoded response message with the metadata
+/// the service set, or the status.
+pub type DirectCall = Pin<Box<dyn Future<Output = Result<tonic::Response<Bytes>, tonic::Status>> + Send>>;
 
 /// A service whose unary methods can be called without gRPC framing.
 pub trait DirectService: Send + Sync + 'static {
@@ -34,11 +35,11 @@ pub trait DirectService: Send + Sync + 'static {
 }
 
 /// Decodes the request message, calls `method` with it and encodes the
-/// answer: the body of every generated direct method.
+/// answer (its metadata kept): the body of every generated direct method.
 pub async fn call_unary<Req, Res, Method, Answer>(
     request: tonic::Request<Bytes>,
     method: Method,
-) -> Result<Bytes, tonic::Status>
+) -> Result<tonic::Response<Bytes>, tonic::Status>
 where
     Req: Message + Default,
     Res: Message,
@@ -49,5 +50,10 @@ where
     let message = Req::decode(encoded)
         .map_err(|error| tonic::Status::internal(format!("decoding the request message failed: {error}")))?;
     let response = method(tonic::Request::from_parts(metadata, extensions, message)).await?;
-    Ok(Bytes::from(response.into_inner().encode_to_vec()))
+    let (metadata, message, extensions) = response.into_parts();
+    Ok(tonic::Response::from_parts(
+        metadata,
+        Bytes::from(message.encode_to_vec()),
+        extensions,
+    ))
 }

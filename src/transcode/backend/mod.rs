@@ -14,8 +14,7 @@
 //! generated code calls the service trait with the decoded message (see
 //! `direct`).
 //!
-//! - `frames` — the gRPC length-prefixed message framing;
-//! - `metadata` — which HTTP headers become gRPC metadata.
+//! - `frames` — the gRPC length-prefixed message framing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,9 +34,6 @@ use self::frames::{FrameDecoder, encode_frame};
 
 pub mod direct;
 pub(crate) mod frames;
-mod metadata;
-
-pub(crate) use metadata::metadata_from;
 
 /// The request messages of a call, encoded: one, or a stream read as the
 /// service asks for them.
@@ -53,7 +49,21 @@ pub(crate) enum Responses {
     Routed(ResponseMessages),
 }
 
+/// A call the service has taken: its response metadata (headers) and messages.
+pub(crate) struct Started {
+    pub(crate) metadata: HeaderMap,
+    pub(crate) responses: Responses,
+}
+
 impl Responses {
+    /// The trailing metadata the service sent, once the messages ended.
+    pub(crate) fn trailers(&self) -> Option<&HeaderMap> {
+        match self {
+            Responses::Direct(_) => None,
+            Responses::Routed(messages) => messages.trailers.as_ref(),
+        }
+    }
+
     /// The next message; the call's status if it failed; `None` at a
     /// successful end.
     pub(crate) async fn next(&mut self) -> Option<Result<Bytes, tonic::Status>> {
@@ -80,7 +90,7 @@ impl Backend {
     }
 
     /// Starts a call of any kind with `requests` and the gRPC `metadata`
-    /// (see [`metadata_from`]): a single request to a directly callable
+    /// (see `transcode::metadata`): a single request to a directly callable
     /// unary method is called directly, anything else goes through
     /// `routes` as gRPC frames.
     pub(crate) async fn start(
@@ -89,7 +99,7 @@ impl Backend {
         metadata: HeaderMap,
         extensions: Extensions,
         requests: Requests,
-    ) -> Result<Responses, tonic::Status> {
+    ) -> Result<Started, tonic::Status> {
         match requests {
             Requests::One(message) => {
                 if let Some(service) = self.direct.get(grpc_path) {
@@ -99,21 +109,21 @@ impl Backend {
                         .catch_unwind()
                         .await
                         .map_err(|_| panicked())??;
-                    return Ok(Responses::Direct(Some(answer)));
+                    let (metadata, message, _) = answer.into_parts();
+                    return Ok(Started {
+                        metadata: metadata.into_headers(),
+                        responses: Responses::Direct(Some(message)),
+                    });
                 }
                 let body = Full::new(encode_frame(&message)?);
-                self.call(grpc_path, metadata, extensions, body)
-                    .await
-                    .map(Responses::Routed)
+                self.call(grpc_path, metadata, extensions, body).await
             }
             Requests::Stream(messages) => {
                 let frames = messages.map(|message| encode_frame(&message?));
                 // axum's body keeps the stream behind a `SyncWrapper`, as
                 // tonic's router needs a `Sync` body.
                 let body = axum::body::Body::from_stream(frames);
-                self.call(grpc_path, metadata, extensions, body)
-                    .await
-                    .map(Responses::Routed)
+                self.call(grpc_path, metadata, extensions, body).await
             }
         }
     }
@@ -126,7 +136,7 @@ impl Backend {
         metadata: HeaderMap,
         extensions: Extensions,
         body: B,
-    ) -> Result<ResponseMessages, tonic::Status>
+    ) -> Result<Started, tonic::Status>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<tower::BoxError>,
@@ -149,10 +159,14 @@ impl Backend {
         if let Some(status) = tonic::Status::from_header_map(&parts.headers).filter(is_error) {
             return Err(status);
         }
-        Ok(ResponseMessages {
-            body,
-            decoder: FrameDecoder::default(),
-            finished: false,
+        Ok(Started {
+            metadata: parts.headers,
+            responses: Responses::Routed(ResponseMessages {
+                body,
+                decoder: FrameDecoder::default(),
+                finished: false,
+                trailers: None,
+            }),
         })
     }
 }
@@ -162,6 +176,8 @@ pub(crate) struct ResponseMessages {
     body: tonic::body::Body,
     decoder: FrameDecoder,
     finished: bool,
+    /// The trailers, once read.
+    trailers: Option<HeaderMap>,
 }
 
 impl ResponseMessages {
@@ -185,6 +201,9 @@ impl ResponseMessages {
                     Ok(data) => self.decoder.push(&data),
                     Err(frame) => {
                         let status = frame.trailers_ref().and_then(tonic::Status::from_header_map);
+                        if let Ok(trailers) = frame.into_trailers() {
+                            self.trailers = Some(trailers);
+                        }
                         if let Some(status) = status.filter(is_error) {
                             return Some(Err(self.finish(status)));
                         }

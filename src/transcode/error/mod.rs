@@ -10,6 +10,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Serialize;
 use tonic::Code;
 
+use crate::transcode::metadata::add_response_headers;
 use crate::transcode::proto::google::rpc::Status as RpcStatus;
 
 mod details;
@@ -176,6 +177,8 @@ impl HttpError {
         *response.status_mut() = self.http_status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // What the service set on its failure comes back as on a success.
+        add_response_headers(self.status.metadata().as_ref(), headers);
         if !self.allow.is_empty() {
             let names: Vec<&str> = self.allow.iter().map(Method::as_str).collect();
             if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {

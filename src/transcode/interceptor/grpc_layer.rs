@@ -109,6 +109,7 @@ where
 
     fn call(&mut self, mut request: Request<Body>) -> BoxedResponse {
         let request_id = request_id::ensure(request.headers_mut());
+        let span = request_id::span(&request_id);
         let path = request.uri().path();
         let (grpc_path, kind) = match self.layer.kinds.get_key_value(path) {
             Some((known, kind)) => (known.clone(), *kind),
@@ -125,11 +126,12 @@ where
             route: None,
             http_method: None,
             request_id: Some(request_id.clone()),
+            span: span.clone(),
         };
         let timeout = self.layer.deadlines.timeout(request.headers());
         let mut metadata = MetadataMap::from_headers(std::mem::take(request.headers_mut()));
         let mut extensions = std::mem::take(request.extensions_mut());
-        let started = self.layer.chain.start(call, &mut metadata, &mut extensions);
+        let started = span.in_scope(|| self.layer.chain.start(call, &mut metadata, &mut extensions));
         *request.headers_mut() = metadata.into_headers();
         *request.extensions_mut() = extensions;
         let answered = |status: tonic::Status, request_id| -> BoxedResponse {
@@ -157,7 +159,6 @@ where
         // The service that was polled ready takes the call; a clone waits.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let span = request_id::span(&request_id);
         let call = async move {
             let called = AssertUnwindSafe(inner.call(request))
                 .catch_unwind()

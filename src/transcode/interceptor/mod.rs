@@ -6,11 +6,11 @@
 //! [`Gateway::grpc_layer`](crate::transcode::Gateway::grpc_layer)).
 //!
 //! An interceptor sees the call before the service runs ([`CallInfo`]: the
-//! gRPC method, its kind, the face, the peer) with its metadata and
-//! extensions, which it may change, and may reject the call with a
-//! `tonic::Status` (REST answers that as every other error). It is told
-//! how the call ended (code and duration; for a stream, when the stream
-//! ends).
+//! gRPC method, its kind, the face, the peer, the call's span, inside which
+//! it runs) with its metadata and extensions, which it may change, and may
+//! reject the call with a `tonic::Status` (REST answers that as every other
+//! error). It is told how the call ended (code and duration; for a stream,
+//! when the stream ends).
 //!
 //! - `grpc_layer` — the chain as a tower layer for the gRPC face;
 //! - `observed_body` — its response bodies, watched to the end.
@@ -92,6 +92,11 @@ pub struct CallInfo {
     pub http_method: Option<http::Method>,
     /// The call's id (see the README's "Request ids").
     pub request_id: Option<http::HeaderValue>,
+    /// The call's span: its log lines and the spans of the service's work
+    /// belong to it. An interceptor may record on it (its `on_call` runs
+    /// inside it); it declares `otel.name` and `otel.kind`, empty until
+    /// recorded.
+    pub span: tracing::Span,
 }
 
 impl CallInfo {

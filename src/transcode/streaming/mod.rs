@@ -33,6 +33,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use crate::transcode::binding::Binding;
 use crate::transcode::call::Call;
 use crate::transcode::error::HttpError;
+use crate::transcode::metadata::add_response_headers;
 use crate::transcode::response::Renderer;
 
 pub(crate) mod ndjson;
@@ -104,10 +105,13 @@ pub(crate) async fn http_response(
             None => None,
         }
     };
+    let mut metadata = HeaderMap::new();
+    add_response_headers(call.metadata(), &mut metadata);
     let output = ResponseStream::new(first, call, binding, renderer, framing);
     let mut response = Response::new(Body::from_stream(output.into_stream()));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
+    headers.extend(metadata);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(framing.content_type()),

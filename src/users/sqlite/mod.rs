@@ -3,7 +3,8 @@
 //! connections, WAL journal. Point reads are answered from a write-coherent
 //! read cache (`cache.rs`) or run on the calling thread, as do short pages
 //! in index order; other listings run on the blocking pool. The unfiltered
-//! user count is kept in memory.
+//! user count is kept in memory. Each operation runs in a `debug` span of
+//! its own (`traced.rs`), for trace export.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -14,21 +15,23 @@ use tokio::sync::Semaphore;
 
 use self::cache::UserCache;
 use self::checkpointer::Checkpointer;
+pub(crate) use self::figures::StoreFigures;
 use self::rows::{COLUMNS, NewRow, UserRow, email_key, etag};
 use self::schema::internal;
 use self::writer::{Scope, Writer};
 use crate::proto::users::v1::User;
-use crate::users::listing::ListQuery;
-use crate::users::store::{ListedPage, Store, StoreError, Versioned, Written};
+use crate::users::store::{StoreError, Versioned, Written};
 
 mod cache;
 mod checkpointer;
+mod figures;
 mod filter_sql;
 mod list;
 mod rows;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod traced;
 mod writer;
 
 /// Reader connections: one per core the process may run on, within
@@ -57,6 +60,7 @@ struct Inner {
     cache: UserCache,
     /// How many users are stored, as of the last commit.
     user_count: AtomicI64,
+    figures: Arc<StoreFigures>,
 }
 
 impl SqliteStore {
@@ -91,15 +95,18 @@ impl SqliteStore {
                 Ok(Mutex::new(conn))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let figures = Arc::new(StoreFigures::default());
+        figures.set_readers(reader_count);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                writer: Writer::spawn(writer, move || checkpointer.committed())?,
+                writer: Writer::spawn(writer, figures.clone(), move || checkpointer.committed())?,
                 readers,
                 free_readers: Arc::new(Semaphore::new(reader_count)),
                 next_reader: AtomicUsize::new(0),
                 page_token_key,
                 cache: UserCache::new(CACHE_GENERATION),
                 user_count: AtomicI64::new(user_count),
+                figures,
             }),
         })
     }
@@ -141,7 +148,9 @@ impl SqliteStore {
         blocking(move || {
             let _permit = permit;
             let index = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            work(&lock(&inner.readers[index]))
+            let conn = lock(&inner.readers[index]);
+            let _in_use = inner.figures.reader_taken();
+            work(&conn)
         })
         .await
     }
@@ -160,13 +169,20 @@ impl SqliteStore {
         let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
         for offset in 0..inner.readers.len() {
             let reader = &inner.readers[(start + offset) % inner.readers.len()];
-            match reader.try_lock() {
-                Ok(conn) => return work(&conn),
-                Err(TryLockError::Poisoned(poisoned)) => return work(&poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) => {}
-            }
+            let conn = match reader.try_lock() {
+                Ok(conn) => conn,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            let _in_use = inner.figures.reader_taken();
+            return work(&conn);
         }
         self.read(work).await
+    }
+
+    /// The store's own figures, for the metrics.
+    pub(crate) fn figures(&self) -> Arc<StoreFigures> {
+        self.inner.figures.clone()
     }
 }
 
@@ -186,13 +202,10 @@ where
         .map_err(|err| StoreError::Internal(format!("database task failed: {err}")))?
 }
 
-#[tonic::async_trait]
-impl Store for SqliteStore {
-    fn page_token_key(&self) -> [u8; 32] {
-        self.inner.page_token_key
-    }
-
-    async fn insert(&self, user: &User) -> Result<User, StoreError> {
+/// The store's operations, which `traced.rs` offers as [`Store`], each in
+/// its span.
+impl SqliteStore {
+    async fn insert_user(&self, user: &User) -> Result<User, StoreError> {
         let mut user = user.clone();
         let row = NewRow::from_user(&user)?;
         let inner = Arc::clone(&self.inner);
@@ -243,8 +256,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Versioned>, StoreError> {
-        let miss = match self.inner.cache.get(id) {
+    async fn get_user(&self, id: &str) -> Result<Option<Versioned>, StoreError> {
+        let cached = self.inner.cache.get(id);
+        self.inner.figures.cache_lookup(cached.is_ok());
+        let miss = match cached {
             Ok(cached) => return Ok(Some(cached)),
             Err(miss) => miss,
         };
@@ -256,7 +271,7 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn get_by_email(&self, email: &str) -> Result<Option<Versioned>, StoreError> {
+    async fn get_user_by_email(&self, email: &str) -> Result<Option<Versioned>, StoreError> {
         let key = email_key(email);
         self.read_point(move |conn| {
             let id: Option<String> = conn
@@ -268,7 +283,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
+    async fn update_user(&self, user: &User, revision: i64) -> Result<Written<User>, StoreError> {
         let user = user.clone();
         let id = user.id.clone();
         let row = NewRow::from_user(&user)?;
@@ -323,7 +338,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn delete(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError> {
+    async fn delete_user(&self, id: &str, revision: Option<i64>) -> Result<Written<()>, StoreError> {
         let target = id;
         let id = id.to_owned();
         let work = move |conn: &mut Connection| {
@@ -344,14 +359,6 @@ impl Store for SqliteStore {
             Ok(Written::Done(()))
         };
         self.write_user(target, work, after_delete).await
-    }
-
-    async fn list(&self, query: ListQuery) -> Result<ListedPage, StoreError> {
-        self.list_page(query).await
-    }
-
-    async fn close(&self) -> Result<(), StoreError> {
-        self.inner.writer.checkpoint().await
     }
 }
 

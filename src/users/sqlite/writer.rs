@@ -11,13 +11,16 @@
 //! acknowledged is in the WAL. A job may carry a hook that runs on this
 //! thread right after the commit (the store keeps its cache and counts
 //! there), and the thread runs one after every commit (the checkpointer).
+//! A job whose caller stopped waiting before the writer reached it (a
+//! deadline passed) is skipped, not applied.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::figures::StoreFigures;
 use super::schema::internal;
 use crate::users::store::StoreError;
 
@@ -52,6 +55,12 @@ impl<T: Send> Job for TypedJob<T> {
         let Some(work) = self.work.take() else {
             return;
         };
+        // The caller has stopped waiting (its deadline passed, or it was
+        // cancelled) and has been answered: the write must not happen
+        // after that answer.
+        if self.reply.is_closed() {
+            return;
+        }
         let result = match self.scope {
             Scope::Savepoint => in_savepoint(conn, work),
             Scope::OneStatement => work(conn),
@@ -109,21 +118,24 @@ enum Message {
 /// The handle to the writer thread; the thread ends when the handle is dropped.
 pub(super) struct Writer {
     sender: mpsc::Sender<Message>,
+    figures: Arc<StoreFigures>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`; `after_commit` runs on it after
-    /// every commit.
+    /// every commit; the queue and the batches are counted in `figures`.
     pub(super) fn spawn(
         conn: Connection,
+        figures: Arc<StoreFigures>,
         after_commit: impl FnMut() + Send + 'static,
     ) -> Result<Writer, StoreError> {
         let (sender, receiver) = mpsc::channel();
+        let counted = figures.clone();
         thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || run(conn, &receiver, after_commit))
+            .spawn(move || run(conn, &receiver, &counted, after_commit))
             .map_err(|error| StoreError::Internal(format!("starting the writer thread: {error}")))?;
-        Ok(Writer { sender })
+        Ok(Writer { sender, figures })
     }
 
     /// Runs `work` in the next batch; answers after its commit.
@@ -153,9 +165,11 @@ impl Writer {
             result: None,
             reply,
         };
-        self.sender
-            .send(Message::Write(Box::new(job)))
-            .map_err(|_| StoreError::Internal("the writer has stopped".to_owned()))?;
+        self.figures.write_queued();
+        if self.sender.send(Message::Write(Box::new(job))).is_err() {
+            self.figures.write_taken();
+            return Err(StoreError::Internal("the writer has stopped".to_owned()));
+        }
         answer
             .await
             .map_err(|_| StoreError::Internal("the writer dropped a write".to_owned()))?
@@ -173,7 +187,12 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>, mut after_commit: impl FnMut()) {
+fn run(
+    mut conn: Connection,
+    receiver: &mpsc::Receiver<Message>,
+    figures: &StoreFigures,
+    mut after_commit: impl FnMut(),
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(message) = receiver.recv() {
         // Let the writers that are about to send join this batch: on a
@@ -182,9 +201,12 @@ fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>, mut after_commi
         let mut next = Some(message);
         while let Some(message) = next.take() {
             match message {
-                Message::Write(job) => batch.push(job),
+                Message::Write(job) => {
+                    figures.write_taken();
+                    batch.push(job);
+                }
                 Message::Checkpoint(reply) => {
-                    commit_batch(&mut conn, &mut batch);
+                    commit_batch(&mut conn, &mut batch, figures);
                     let checkpointed = conn
                         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                         .map_err(internal);
@@ -195,7 +217,7 @@ fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>, mut after_commi
                 next = receiver.try_recv().ok();
             }
         }
-        if commit_batch(&mut conn, &mut batch) {
+        if commit_batch(&mut conn, &mut batch, figures) {
             after_commit();
         }
     }
@@ -203,7 +225,7 @@ fn run(mut conn: Connection, receiver: &mpsc::Receiver<Message>, mut after_commi
 
 /// Commits the batch's jobs in one transaction and answers them; whether
 /// anything was committed.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) -> bool {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>, figures: &StoreFigures) -> bool {
     if batch.is_empty() {
         return false;
     }
@@ -222,6 +244,9 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Box<dyn Job>>) -> bool {
         tracing::error!(%error, "a write batch failed to commit");
     }
     let succeeded = committed.is_ok();
+    if succeeded {
+        figures.batch_committed(batch.len());
+    }
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }
@@ -247,7 +272,7 @@ mod tests {
     async fn a_failing_job_is_rolled_back_alone() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
-        let writer = std::sync::Arc::new(Writer::spawn(conn, || {}).unwrap());
+        let writer = std::sync::Arc::new(Writer::spawn(conn, Arc::default(), || {}).unwrap());
         // 200 concurrent inserts of 100 distinct keys: each key once wins, once fails.
         let tasks: Vec<_> = (0..200)
             .map(|n| {
@@ -275,7 +300,7 @@ mod tests {
     async fn a_job_with_several_statements_is_all_or_nothing() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
-        let writer = Writer::spawn(conn, || {}).unwrap();
+        let writer = Writer::spawn(conn, Arc::default(), || {}).unwrap();
         let failed = writer
             .write(|conn| {
                 conn.execute("INSERT INTO t (k) VALUES ('a')", [])
@@ -287,5 +312,52 @@ mod tests {
         assert!(failed.is_err());
         let count = rows_in_t(&writer).await;
         assert_eq!(count, 0, "the first insert was rolled back with the second");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_whose_caller_gave_up_is_not_applied() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        let writer = std::sync::Arc::new(Writer::spawn(conn, Arc::default(), || {}).unwrap());
+        // A first write holds the writer until it is let go.
+        let (started, running) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(move |conn| {
+                        started.send(()).unwrap();
+                        released.recv().unwrap();
+                        conn.execute("INSERT INTO t (k) VALUES ('kept')", [])
+                            .map_err(internal)
+                    })
+                    .await
+            }
+        });
+        tokio::task::spawn_blocking(move || running.recv().unwrap())
+            .await
+            .unwrap();
+        // A second one is queued behind it, and its caller gives up.
+        let gave_up = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            writer.write(|conn| {
+                conn.execute("INSERT INTO t (k) VALUES ('late')", [])
+                    .map_err(internal)
+            }),
+        )
+        .await;
+        assert!(gave_up.is_err(), "the second write waits behind the first");
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        let kept: Vec<String> = writer
+            .write(|conn| {
+                let mut statement = conn.prepare("SELECT k FROM t ORDER BY k").map_err(internal)?;
+                let rows = statement.query_map([], |row| row.get(0)).map_err(internal)?;
+                rows.collect::<Result<_, _>>().map_err(internal)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, ["kept"]);
     }
 }
