@@ -19,7 +19,7 @@
 //! arrive at all; a service's `x-served-by: a` comes back as
 //! `Grpc-Metadata-X-Served-By: a`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -56,19 +56,7 @@ pub(crate) struct Origin {
 pub(crate) fn metadata_from(http_headers: &HeaderMap, origin: &Origin) -> Result<HeaderMap, tonic::Status> {
     let mut metadata = HeaderMap::new();
     forward_metadata(http_headers, &mut metadata)?;
-    let client_chain = http_headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let forwarded_for = match (origin.peer, client_chain.is_empty()) {
-        (Some(peer), true) => Some(peer.ip().to_string()),
-        (Some(peer), false) => Some(format!("{client_chain}, {}", peer.ip())),
-        (None, false) => Some(client_chain),
-        (None, true) => None,
-    };
-    if let Some(value) = forwarded_for.and_then(|value| HeaderValue::from_str(&value).ok()) {
+    if let Some(value) = forwarded_for(http_headers, origin.peer) {
         metadata.insert(X_FORWARDED_FOR, value);
     }
     if let Some(host) = &origin.host {
@@ -76,6 +64,51 @@ pub(crate) fn metadata_from(http_headers: &HeaderMap, origin: &Origin) -> Result
     }
     metadata.insert("x-forwarded-proto", HeaderValue::from_static("http"));
     Ok(metadata)
+}
+
+/// The client's `X-Forwarded-For` chain (its headers joined), then the peer.
+fn forwarded_for(http_headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<HeaderValue> {
+    let mut chain = String::new();
+    for value in http_headers.get_all(&X_FORWARDED_FOR) {
+        if let Ok(value) = value.to_str() {
+            if !chain.is_empty() {
+                chain.push_str(", ");
+            }
+            chain.push_str(value);
+        }
+    }
+    if let Some(peer) = peer {
+        if !chain.is_empty() {
+            chain.push_str(", ");
+        }
+        push_ip(&mut chain, peer.ip());
+    }
+    HeaderValue::from_str(&chain).ok().filter(|_| !chain.is_empty())
+}
+
+/// `ip` as `Display` writes it; an IPv4 address without the formatter
+/// (this is once per REST call).
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(ip) => {
+            for (index, octet) in ip.octets().into_iter().enumerate() {
+                if index > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        IpAddr::V6(ip) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{ip}");
+        }
+    }
 }
 
 fn forward_metadata(http_headers: &HeaderMap, metadata: &mut HeaderMap) -> Result<(), tonic::Status> {
@@ -210,6 +243,22 @@ mod tests {
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect();
             assert_eq!(pairs(&metadata), expected, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.7",
+            "127.0.0.1",
+            "192.168.100.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let mut text = String::new();
+            push_ip(&mut text, ip.parse().unwrap());
+            assert_eq!(text, ip);
         }
     }
 
