@@ -25,7 +25,7 @@ use tonic::Code;
 use tonic::metadata::MetadataMap;
 
 use crate::transcode::error::http_status;
-use crate::transcode::interceptor::{CallInfo, Face, Interceptor};
+use crate::transcode::interceptor::{CallInfo, CallKind, Face, Interceptor};
 
 /// The buckets of `grpc_server_handling_seconds`: Prometheus' defaults, as
 /// go-grpc-middleware uses them.
@@ -119,6 +119,8 @@ struct RouteSeries {
 pub(crate) struct CallMetrics {
     families: Families,
     in_flight: [Gauge; 3],
+    /// The streaming calls among them.
+    open_streams: [Gauge; 3],
     /// By gRPC path, every method the server serves.
     methods: HashMap<Arc<str>, MethodSeries>,
     /// The calls of any other path.
@@ -150,6 +152,7 @@ impl CallMetrics {
             http_duration: Family::new_with_constructor(|| Histogram::new(HTTP_BUCKETS)),
         };
         let in_flight = Family::<ProtocolLabels, Gauge>::default();
+        let open_streams = Family::<ProtocolLabels, Gauge>::default();
         // The exposition adds `_total` to counters and the unit to the others.
         registry.register(
             "grpc_server_started",
@@ -172,20 +175,28 @@ impl CallMetrics {
             "Number of RPCs started on the server and not yet ended, open streams included",
             in_flight.clone(),
         );
+        registry.register(
+            "grpc_server_open_streams",
+            "Number of streaming RPCs (server, client or bidi) started on the server and not yet ended",
+            open_streams.clone(),
+        );
         registry.register_with_unit(
             "http_server_request_duration",
             "Duration of HTTP server requests transcoded to RPCs",
             Unit::Seconds,
             families.http_duration.clone(),
         );
-        // Every face shows its gauge, at 0 until it sees a call.
-        let in_flight = FACES.map(|face| {
-            in_flight
-                .get_or_create(&ProtocolLabels {
-                    protocol: face.as_str(),
-                })
-                .clone()
-        });
+        // Every face shows its gauges, at 0 until it sees a call.
+        let by_face = |gauges: &Family<ProtocolLabels, Gauge>| {
+            FACES.map(|face| {
+                gauges
+                    .get_or_create(&ProtocolLabels {
+                        protocol: face.as_str(),
+                    })
+                    .clone()
+            })
+        };
+        let (in_flight, open_streams) = (by_face(&in_flight), by_face(&open_streams));
         let methods = grpc_paths
             .into_iter()
             .map(|path| {
@@ -212,6 +223,7 @@ impl CallMetrics {
         CallMetrics {
             families,
             in_flight,
+            open_streams,
             methods,
             unknown: MethodSeries::new(UNKNOWN.into(), UNKNOWN.into()),
             routes,
@@ -270,6 +282,9 @@ impl Interceptor for CallMetrics {
             .get_or_init(|| self.families.started.get_or_create(&method.labels(call)).clone())
             .inc();
         self.in_flight[face_index(call.face)].inc();
+        if call.kind != CallKind::Unary {
+            self.open_streams[face_index(call.face)].inc();
+        }
         Ok(())
     }
 
@@ -296,6 +311,9 @@ impl Interceptor for CallMetrics {
             .get_or_init(|| self.families.handling.get_or_create(&method.labels(call)).clone())
             .observe(seconds);
         self.in_flight[face_index(call.face)].dec();
+        if call.kind != CallKind::Unary {
+            self.open_streams[face_index(call.face)].dec();
+        }
         // A WebSocket's duration is its session's, not a request's: only
         // REST requests are HTTP requests here.
         if call.face == Face::Rest
@@ -361,7 +379,6 @@ fn go_code_name(code: Code) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::interceptor::CallKind;
 
     #[test]
     fn codes_are_named_as_grpc_go_names_them() {
@@ -442,6 +459,7 @@ mod tests {
             format!(r#"grpc_server_started_total{{{labels},protocol="grpc"}} 1"#),
             r#"grpc_server_in_flight_calls{protocol="rest"} 1"#.to_owned(),
             r#"grpc_server_in_flight_calls{protocol="websocket"} 0"#.to_owned(),
+            r#"grpc_server_open_streams{protocol="rest"} 0"#.to_owned(),
         ] {
             assert!(during.lines().any(|l| l == line), "{line} in\n{during}");
         }
@@ -504,5 +522,29 @@ mod tests {
             }
             assert!(!text.contains("x-1234"), "{text}");
         }
+    }
+
+    #[test]
+    fn streams_are_counted_open_until_they_end() {
+        let mut registry = Registry::default();
+        let metrics = metrics(&mut registry);
+        let stream = CallInfo {
+            kind: CallKind::ServerStreaming,
+            ..call("/users.v1.UserService/StreamUsers", Face::WebSocket, None)
+        };
+        let unary = call(GET_USER, Face::WebSocket, None);
+        for call in [&stream, &unary] {
+            metrics
+                .on_call(call, &mut MetadataMap::new(), &mut Extensions::new())
+                .unwrap();
+        }
+        let open = |text: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(r#"grpc_server_open_streams{protocol="websocket"} "#))
+                .map(str::to_owned)
+        };
+        assert_eq!(open(&scrape(&registry)).as_deref(), Some("1"));
+        metrics.on_end(&stream, Code::Ok, Duration::from_secs(1));
+        assert_eq!(open(&scrape(&registry)).as_deref(), Some("0"));
     }
 }
