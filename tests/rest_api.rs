@@ -308,6 +308,29 @@ async fn bad_requests_get_google_rpc_status_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn options_on_a_route_lists_its_methods() {
+    let server = TestServer::start().await;
+    let cases: [(&str, &[&str]); 3] = [
+        ("/v1/users", &["GET", "POST", "OPTIONS"]),
+        ("/v1/users/some-id", &["GET", "PATCH", "PUT", "DELETE", "OPTIONS"]),
+        ("/v1/users:stream", &["GET", "OPTIONS"]),
+    ];
+    for (path, expected) in cases {
+        let response = server.send(Method::OPTIONS, path, None).await;
+        assert_eq!(response.status().as_u16(), 204, "{path}");
+        let allow = header(&response, ALLOW);
+        let mut methods: Vec<&str> = allow.split(',').map(str::trim).collect();
+        let mut expected = expected.to_vec();
+        methods.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(methods, expected, "{path}: Allow: {allow}");
+    }
+    let nowhere = server.send(Method::OPTIONS, "/v1/nowhere", None).await;
+    assert_eq!(nowhere.status().as_u16(), 404);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn wrong_method_lists_the_allowed_ones() {
     let server = TestServer::start().await;
     let response = server.send(Method::PUT, "/v1/users", None).await;

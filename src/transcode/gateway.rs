@@ -95,6 +95,10 @@ impl Gateway {
         let path = parts.uri.path();
         let (binding, segments) = match inner.bindings.router.lookup(&parts.method, path) {
             Lookup::Found { payload, segments } => (payload, segments),
+            // What a path allows, asked for: 204 with `Allow`, not 405.
+            Lookup::MethodNotAllowed { allow } if parts.method == http::Method::OPTIONS => {
+                return Ok(options_response(&allow));
+            }
             Lookup::MethodNotAllowed { allow } => {
                 return Err(HttpError::method_not_allowed(&parts.method, path, allow));
             }
@@ -225,6 +229,19 @@ fn weave(
             if_match: parts.headers.get(header::IF_MATCH),
         },
     )
+}
+
+/// The answer to `OPTIONS` on a path: 204 with the methods it serves, and
+/// `OPTIONS` itself, in `Allow`.
+fn options_response(allow: &[http::Method]) -> Response<Body> {
+    let mut names: Vec<&str> = allow.iter().map(http::Method::as_str).collect();
+    names.push(http::Method::OPTIONS.as_str());
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// The caller of a request that came through `face`: its address where
