@@ -155,18 +155,27 @@ fn timestamp(out: &mut String) {
     thread_local! {
         static SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    };
+    let mut now = since_epoch();
     SECOND.with_borrow_mut(|(second, text)| {
-        if *second != now.as_secs() {
+        while *second != now.as_secs() {
             text.clear();
             let _ = SystemTime.format_time(&mut Writer::new(text));
-            // `…:49.992055Z` → `…:49.`
-            if let Some(dot) = text.rfind('.') {
-                text.truncate(dot + 1);
-                *second = now.as_secs();
+            // The formatter read the clock itself: its second is ours when
+            // the clock still reads it afterwards; else try the new second.
+            let after = since_epoch();
+            if after.as_secs() != now.as_secs() {
+                now = after;
+                continue;
             }
+            // `…:49.992055Z` → `…:49.`
+            let Some(dot) = text.rfind('.') else { break };
+            text.truncate(dot + 1);
+            *second = now.as_secs();
         }
         if *second == now.as_secs() {
             out.push_str(text);
