@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use gateway::transcode::interceptor::{CallInfo, Interceptor};
+use gateway::transcode::metadata::push_ip;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime as _, SystemTime};
 
@@ -197,18 +198,12 @@ fn push_millis(out: &mut String, ms: f64) {
 
 /// `number` in decimal, with leading zeros to `width` digits.
 fn push_padded(out: &mut String, number: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut at = digits.len();
-    let mut rest = number;
-    while rest > 0 || at == digits.len() {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(number);
+    for _ in digits.len()..width {
+        out.push('0');
     }
-    let start = at.min(digits.len() - width.min(digits.len()));
-    for &digit in &digits[start..] {
-        out.push(char::from(digit));
-    }
+    out.push_str(digits);
 }
 
 fn display<S: serde::Serializer>(peer: &Peer, serializer: S) -> Result<S::Ok, S::Error> {
@@ -223,12 +218,7 @@ impl Peer {
     fn push_to(&self, out: &mut String) {
         match self.0 {
             Some(std::net::SocketAddr::V4(peer)) => {
-                for (index, octet) in peer.ip().octets().into_iter().enumerate() {
-                    if index > 0 {
-                        out.push('.');
-                    }
-                    push_padded(out, u64::from(octet), 1);
-                }
+                push_ip(out, std::net::IpAddr::V4(*peer.ip()));
                 out.push(':');
                 push_padded(out, u64::from(peer.port()), 1);
             }

@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 use prost_reflect::DescriptorPool;
 
 use crate::transcode::Bindings;
-use crate::transcode::interceptor::Interceptor;
+use crate::transcode::interceptor::{Interceptor, grpc_path};
 
 use crate::users::StoreFigures;
 use calls::{CallMetrics, RestBinding};
@@ -43,17 +43,15 @@ impl Metrics {
     /// `others` (calls of any other method count as `unknown`), and of
     /// REST calls through `bindings`.
     pub(crate) fn new(bindings: &Bindings, others: &DescriptorPool) -> Metrics {
-        let grpc_paths: Vec<Arc<str>> = [&bindings.pool, others]
+        let grpc_paths = [&bindings.pool, others]
             .into_iter()
             .flat_map(|pool| pool.services())
             .flat_map(|service| {
-                let name = service.full_name().to_owned();
                 service
                     .methods()
-                    .map(move |method| Arc::from(format!("/{name}/{}", method.name())))
+                    .map(|method| grpc_path(&method))
                     .collect::<Vec<_>>()
-            })
-            .collect();
+            });
         let rest = bindings.list.iter().map(|binding| RestBinding {
             http_method: binding.http_method.clone(),
             route: binding.route.clone(),

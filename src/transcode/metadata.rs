@@ -87,21 +87,16 @@ fn forwarded_for(http_headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<H
 }
 
 /// `ip` as `Display` writes it; an IPv4 address without the formatter
-/// (this is once per REST call).
-fn push_ip(out: &mut String, ip: IpAddr) {
+/// (this is once per REST call, and once per call line of the log).
+pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(ip) => {
+            let mut digits = itoa::Buffer::new();
             for (index, octet) in ip.octets().into_iter().enumerate() {
                 if index > 0 {
                     out.push('.');
                 }
-                if octet >= 100 {
-                    out.push(char::from(b'0' + octet / 100));
-                }
-                if octet >= 10 {
-                    out.push(char::from(b'0' + octet / 10 % 10));
-                }
-                out.push(char::from(b'0' + octet % 10));
+                out.push_str(digits.format(octet));
             }
         }
         IpAddr::V6(ip) => {
@@ -136,13 +131,14 @@ fn forward_metadata(http_headers: &HeaderMap, metadata: &mut HeaderMap) -> Resul
 }
 
 /// Standard base64, padded or not (as gRPC accepts either).
+const BINARY_VALUES: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
 fn is_base64(value: &HeaderValue) -> bool {
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    engine.decode(value.as_bytes()).is_ok()
+    BINARY_VALUES.decode(value.as_bytes()).is_ok()
 }
 
 /// Adds the service's `metadata` to an HTTP response's headers as

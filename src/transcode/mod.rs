@@ -33,7 +33,7 @@ mod deadline;
 pub(crate) mod error;
 mod gateway;
 pub mod interceptor;
-mod metadata;
+pub(crate) mod metadata;
 pub mod openapi;
 pub mod proto;
 mod request;

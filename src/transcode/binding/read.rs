@@ -16,7 +16,7 @@ use super::conventions;
 use super::fields::{BodySelector, is_singular_scalar, resolve_field_path, singular_message};
 use super::header_template::{HeaderTemplate, HeaderTemplateError};
 use super::model::{Binding, PathVariable, SuccessResponse};
-use crate::transcode::interceptor::CallKind;
+use crate::transcode::interceptor::{CallKind, grpc_path};
 use crate::transcode::proto::gateway::v1::HttpResponse;
 use crate::transcode::proto::google::api::{HttpRule, http_rule::Pattern};
 use crate::transcode::routing::PathTemplate;
@@ -213,7 +213,7 @@ fn read_binding(
         name => Some(top_level_field(method, &method.output(), name, "response_body")?),
     };
     Ok(Binding {
-        grpc_path: format!("/{}/{}", method.parent_service().full_name(), method.name()).into(),
+        grpc_path: grpc_path(method),
         kind: CallKind::of(method),
         route: template_text.into(),
         update_mask: conventions::update_mask(&http_method, &input, &body),

@@ -30,7 +30,7 @@ use tonic::metadata::MetadataMap;
 use tracing::Instrument as _;
 
 use super::observed_body::observe;
-use super::{CallInfo, CallKind, Chain, Face};
+use super::{CallInfo, CallKind, Chain, Face, grpc_path};
 use crate::transcode::backend::panicked;
 use crate::transcode::deadline::{self, Deadlines, GRPC_TIMEOUT, deadline_exceeded};
 use crate::transcode::request_id::{self, X_REQUEST_ID};
@@ -61,8 +61,7 @@ impl GrpcChainLayer {
         let kinds = Arc::make_mut(&mut self.kinds);
         for service in pool.services() {
             for method in service.methods() {
-                let path = format!("/{}/{}", service.full_name(), method.name());
-                kinds.insert(path.into(), CallKind::of(&method));
+                kinds.insert(grpc_path(&method), CallKind::of(&method));
             }
         }
         self

@@ -77,6 +77,12 @@ impl CallKind {
     }
 }
 
+/// A method's gRPC path, `/package.Service/Method`: how calls name it on
+/// both faces.
+pub(crate) fn grpc_path(method: &prost_reflect::MethodDescriptor) -> Arc<str> {
+    format!("/{}/{}", method.parent_service().full_name(), method.name()).into()
+}
+
 /// What an interceptor knows of a call.
 #[derive(Debug, Clone)]
 pub struct CallInfo {
