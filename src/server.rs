@@ -3,7 +3,8 @@
 //! in front of them. Requests with `content-type: application/grpc*` go to
 //! tonic; `GET /openapi.json`, `/openapi.yaml` and `/docs/` serve the
 //! generated OpenAPI document and Swagger UI; `GET /metrics` the metrics;
-//! everything else goes to the gateway. Shuts down gracefully.
+//! `GET /healthz` and `/readyz` liveness and readiness; everything else
+//! goes to the gateway. Shuts down gracefully, readiness off first.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,12 +16,15 @@ use axum::routing::get;
 use http::{HeaderValue, Request, Response, header};
 use prost_reflect::DescriptorPool;
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 use tonic::service::Routes;
+use tonic_health::pb::health_server::HealthServer;
 use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
+use crate::health::{self, Health, Probe};
 use crate::logging::CallLog;
 use crate::metrics::{METRICS_PATH, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
@@ -70,7 +74,15 @@ pub async fn run_with(
         SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
     );
     let directory = Arc::new(UserDirectory::new(store.clone()));
-    let services = grpc_services(directory.clone(), &config).await?;
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let services = grpc_services(directory.clone(), health_service, &config)?;
+    let health = Health::start(
+        store_probe(store.clone()),
+        READINESS_PROBE_TIMEOUT,
+        health_reporter,
+        vec![<UserServiceServer<UserDirectory> as NamedService>::NAME.to_owned()],
+    )
+    .await;
     // The metrics come first in the chain, so calls that a later
     // interceptor rejects are counted too.
     let served_elsewhere = served_elsewhere_pool()?;
@@ -101,6 +113,7 @@ pub async fn run_with(
         grpc: services.into_axum_router().layer(grpc_chain),
         docs: docs_routes(&document)
             .merge(metrics.routes())
+            .merge(health::routes(health.clone()))
             .layer(TraceLayer::new_for_http()),
         gateway,
     });
@@ -117,6 +130,11 @@ pub async fn run_with(
         )))
     });
 
+    // The drain begins: readiness turns NOT_SERVING on both faces first.
+    let shutdown = async move {
+        shutdown.await;
+        health.start_draining().await;
+    };
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     if let Err(error) = store.close().await {
         tracing::error!(%error, "closing the database failed");
@@ -153,9 +171,12 @@ const OPENAPI_JSON_PATH: &str = "/openapi.json";
 const OPENAPI_YAML_PATH: &str = "/openapi.yaml";
 const SWAGGER_UI_PATH: &str = "/docs";
 
-/// The paths [`docs_routes`] serves, and `/metrics` (never transcoded).
+/// The paths [`docs_routes`] serves, `/metrics` and the health endpoints
+/// (never transcoded).
 fn is_docs_path(path: &str) -> bool {
     path == METRICS_PATH
+        || path == health::LIVENESS_PATH
+        || path == health::READINESS_PATH
         || path == OPENAPI_JSON_PATH
         || path == OPENAPI_YAML_PATH
         || path
@@ -221,14 +242,25 @@ fn docs_routes(document: &utoipa::openapi::OpenApi) -> axum::Router {
         .merge(swagger)
 }
 
-async fn grpc_services(directory: Arc<UserDirectory>, config: &Config) -> Result<Routes, ServerError> {
+/// How long the store has to answer the readiness probe.
+const READINESS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The readiness probe: the store answers a trivial read.
+fn store_probe(store: Arc<SqliteStore>) -> Probe {
+    Box::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(|error| error.to_string()) })
+    })
+}
+
+fn grpc_services(
+    directory: Arc<UserDirectory>,
+    health: HealthServer<impl tonic_health::pb::health_server::Health>,
+    config: &Config,
+) -> Result<Routes, ServerError> {
     let users = UserServiceServer::from_arc(directory)
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<UserServiceServer<UserDirectory>>()
-        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -266,6 +298,9 @@ mod tests {
             ("/docs/index.html", true),
             ("/metrics", true),
             ("/metrics/", false),
+            ("/healthz", true),
+            ("/readyz", true),
+            ("/readyz/", false),
             ("/docsx", false),
             ("/openapi.jsonx", false),
             ("/v1/users", false),

@@ -1,5 +1,5 @@
-//! `users.v1.UserService` over gRPC with the generated tonic client, the
-//! health service, and agreement between the gRPC and REST faces.
+//! `users.v1.UserService` over gRPC with the generated tonic client, and
+//! agreement between the gRPC and REST faces.
 
 mod common;
 
@@ -9,9 +9,6 @@ use gateway::proto::users::v1::{DeleteUserRequest, GetUserRequest, ListUsersRequ
 use prost::Message as _;
 use serde_json::{Value, json};
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 /// The REST rendering that `user` should have.
 fn user_json(user: &User) -> Value {
@@ -265,30 +262,6 @@ async fn what_grpc_creates_rest_reads_and_grpc_deletes_rest_misses() {
     assert_eq!(status, 404, "{body}");
     assert_error_body(&body, Code::NotFound as i64);
     drop(client);
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn health_reports_the_user_service_serving() {
-    let server = TestServer::start().await;
-    let mut health = HealthClient::new(server.channel().await);
-    let response = health
-        .check(HealthCheckRequest {
-            service: "users.v1.UserService".to_owned(),
-        })
-        .await
-        .expect("health check")
-        .into_inner();
-    assert_eq!(response.status, ServingStatus::Serving as i32);
-
-    let unknown = health
-        .check(HealthCheckRequest {
-            service: "no.such.Service".to_owned(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
-    drop(health);
     server.shutdown().await;
 }
 

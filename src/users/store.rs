@@ -74,6 +74,9 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// its cursor, and the count of all users matching the filter.
     async fn list(&self, query: ListQuery) -> Result<ListedPage, StoreError>;
 
+    /// A trivial read that tells whether the store answers (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Flushes and releases what the store holds; call once at shutdown.
     async fn close(&self) -> Result<(), StoreError>;
 }

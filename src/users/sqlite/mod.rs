@@ -180,6 +180,19 @@ impl SqliteStore {
         self.read(work).await
     }
 
+    /// Reads one row's worth of the users table on a reader connection
+    /// (through the blocking pool, as listings do, so a store whose readers
+    /// are all stuck does not answer).
+    async fn ping_reader(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT 1 FROM users LIMIT 1")
+                .and_then(|mut stmt| stmt.query_row([], |_| Ok(())).optional())
+                .map(drop)
+                .map_err(internal)
+        })
+        .await
+    }
+
     /// The store's own figures, for the metrics.
     pub(crate) fn figures(&self) -> Arc<StoreFigures> {
         self.inner.figures.clone()

@@ -59,6 +59,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.ping_reader().await
+    }
+
     async fn close(&self) -> Result<(), StoreError> {
         self.inner.writer.checkpoint().await
     }
