@@ -3,6 +3,8 @@
 //! - [`server`] — `run(listener, config, shutdown)`: one port serving gRPC
 //!   (tonic: `users.v1.UserService`, health, reflection) and HTTP/JSON.
 //! - [`config`] — every knob, with defaults.
+//! - [`edge`] — what every request and response passes on the wire: CORS,
+//!   response compression, request decompression.
 //! - [`logging`] — text or JSON logs, one line per call, panics logged once.
 //! - `metrics` — the call metrics (one interceptor in the policy chain,
 //!   for gRPC and REST alike), served at `GET /metrics`.
@@ -24,6 +26,7 @@
 extern crate self as gateway;
 
 pub mod config;
+pub mod edge;
 pub mod logging;
 pub(crate) mod metrics;
 pub mod server;
