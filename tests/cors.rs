@@ -137,6 +137,24 @@ async fn answers_to_an_allowed_origin_expose_the_gateway_headers() {
             "x-request-id"
         ]
     );
+    // gRPC-Web answers too: here trailers-only, its status in exposed headers.
+    let grpc_web = server
+        .http
+        .post(server.url("/users.v1.UserService/GetUser"))
+        .header("origin", APP)
+        .header("content-type", "application/grpc-web+proto")
+        .body(vec![0_u8; 5]) // one empty GetUserRequest frame
+        .send()
+        .await
+        .expect("a gRPC-Web call");
+    let headers = grpc_web.headers();
+    assert_eq!(text(headers, "access-control-allow-origin"), Some(APP));
+    assert_eq!(
+        text(headers, "grpc-status"),
+        Some("3"),
+        "an empty id is INVALID_ARGUMENT"
+    );
+    assert!(names(headers, "access-control-expose-headers").contains(&"grpc-status".to_owned()));
     // Errors too, and the document.
     for path in ["/v1/users/missing", "/openapi.json"] {
         let response = get_from(&server, path, APP).await;
