@@ -57,6 +57,34 @@ pub struct Config {
     /// `http://127.0.0.1:4317`; no traces are exported by default.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = parse_otlp_endpoint)]
     pub otlp_endpoint: Option<http::Uri>,
+
+    /// A browser origin allowed to call the REST routes, `/openapi.json`
+    /// and gRPC-Web (CORS), e.g. `https://app.example.com`; repeatable (in
+    /// the variable, comma-separated). `*` allows any origin, but not with
+    /// `--cors-allow-credentials`. CORS is off when none is given.
+    #[arg(long = "cors-allow-origin", env = "GATEWAY_CORS_ALLOW_ORIGIN", value_delimiter = ',', value_parser = crate::edge::parse_origin)]
+    pub cors_allow_origins: Vec<String>,
+
+    /// A request header browsers may send besides the built-in ones, e.g.
+    /// `Grpc-Metadata-Tenant`; repeatable.
+    #[arg(long = "cors-allow-header", env = "GATEWAY_CORS_ALLOW_HEADER", value_delimiter = ',', value_parser = crate::edge::parse_header_name)]
+    pub cors_allow_headers: Vec<http::HeaderName>,
+
+    /// A response header browser scripts may read besides the built-in
+    /// ones, e.g. `Grpc-Metadata-Served-By`; repeatable.
+    #[arg(long = "cors-expose-header", env = "GATEWAY_CORS_EXPOSE_HEADER", value_delimiter = ',', value_parser = crate::edge::parse_header_name)]
+    pub cors_expose_headers: Vec<http::HeaderName>,
+
+    /// Lets browsers send credentials (cookies) cross-origin
+    /// (`Access-Control-Allow-Credentials: true`); needs listed origins.
+    #[arg(long, env = "GATEWAY_CORS_ALLOW_CREDENTIALS")]
+    pub cors_allow_credentials: bool,
+
+    /// Sends every response uncompressed (REST bodies and gRPC messages),
+    /// say behind a proxy that compresses; compressed requests are still
+    /// accepted.
+    #[arg(long, env = "GATEWAY_NO_RESPONSE_COMPRESSION")]
+    pub no_response_compression: bool,
 }
 
 /// An `http://host:port` URL (plain gRPC: this build has no TLS for export).
@@ -102,6 +130,11 @@ impl Config {
             default_timeout: None,
             max_timeout: None,
             otlp_endpoint: None,
+            cors_allow_origins: Vec::new(),
+            cors_allow_headers: Vec::new(),
+            cors_expose_headers: Vec::new(),
+            cors_allow_credentials: false,
+            no_response_compression: false,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! - [`server`] — `run(listener, config, shutdown)`: one port serving gRPC
 //!   (tonic: `users.v1.UserService`, health, reflection) and HTTP/JSON.
 //! - [`config`] — every knob, with defaults.
+//! - [`edge`] — what every request and response passes on the wire: CORS,
+//!   response compression, request decompression.
 //! - `health` — liveness and readiness (`/healthz`, `/readyz`, gRPC
 //!   health), and readiness off when the drain begins.
 //! - [`logging`] — text or JSON logs, one line per call, panics logged once.
@@ -26,6 +28,7 @@
 extern crate self as gateway;
 
 pub mod config;
+pub mod edge;
 pub(crate) mod health;
 pub mod logging;
 pub(crate) mod metrics;

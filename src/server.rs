@@ -6,6 +6,7 @@
 //! `GET /healthz` and `/readyz` liveness and readiness; everything else
 //! goes to the gateway. Shuts down gracefully, readiness off first.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use http::{HeaderValue, Request, Response, header};
+use http::{HeaderValue, Method, Request, Response, header};
 use prost_reflect::DescriptorPool;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
@@ -24,6 +25,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
+use crate::edge::{self, Compression, Cors, EdgeError, GRPC_ENCODINGS};
 use crate::health::{self, Health, Probe};
 use crate::logging::CallLog;
 use crate::metrics::{METRICS_PATH, Metrics};
@@ -44,6 +46,8 @@ pub enum ServerError {
     Descriptors(String),
     #[error(transparent)]
     Gateway(#[from] SetupError),
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -69,6 +73,7 @@ pub async fn run_with(
     // The bindings are read and checked once, before anything is opened;
     // the same ones feed the route table and the OpenAPI document.
     let bindings = Bindings::read(&descriptor_pool()?)?;
+    let cors = Cors::from_config(&config)?;
     let document = openapi::document_of(&bindings);
     let store = Arc::new(
         SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
@@ -86,6 +91,7 @@ pub async fn run_with(
     // The metrics come first in the chain, so calls that a later
     // interceptor rejects are counted too.
     let served_elsewhere = served_elsewhere_pool()?;
+    let grpc_paths = grpc_paths(&[&bindings.pool, &served_elsewhere]);
     let mut metrics = Metrics::new(&bindings, &served_elsewhere);
     metrics.register_store(store.figures());
     // REST reaches the same service instance: unary methods directly, the
@@ -110,22 +116,39 @@ pub async fn run_with(
     // (the gateway's own calls through those routes do not: they passed it).
     let grpc_chain = gateway.grpc_layer().describe(&served_elsewhere);
     let front = Arc::new(Front {
-        grpc: services.into_axum_router().layer(grpc_chain),
+        grpc: services
+            .into_axum_router()
+            .layer(grpc_chain)
+            .layer(tonic_web::GrpcWebLayer::new()),
+        grpc_paths,
         docs: docs_routes(&document)
             .merge(metrics.routes())
             .merge(health::routes(health.clone()))
             .layer(TraceLayer::new_for_http()),
         gateway,
     });
+    let methods_at: edge::MethodsAt = {
+        let front = front.clone();
+        Arc::new(move |path| front.methods_at(path))
+    };
+    let front = tower::service_fn(move |request: Request<Body>| {
+        let front = front.clone();
+        async move { Ok::<_, Infallible>(front.serve(request).await) }
+    });
+    let edge = edge::wrap(
+        front,
+        methods_at,
+        cors.as_ref(),
+        Compression::from_config(&config),
+    );
     // Each connection's requests carry its peer address, for the chain.
     let app = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, TcpListener>| {
         let peer = ConnectInfo(*incoming.remote_addr());
-        let front = front.clone();
+        let edge = edge.clone();
         std::future::ready(Ok::<_, Infallible>(tower::service_fn(
             move |mut request: Request<Body>| {
                 request.extensions_mut().insert(peer);
-                let front = front.clone();
-                async move { Ok::<_, Infallible>(front.serve(request).await) }
+                edge.clone().oneshot(request)
             },
         )))
     });
@@ -148,6 +171,8 @@ pub async fn run_with(
 /// request's path; the gateway logs each request at `debug` level itself).
 struct Front {
     grpc: axum::Router,
+    /// The gRPC methods served, `/package.Service/Method`.
+    grpc_paths: HashSet<String>,
     /// The documentation and `/metrics`.
     docs: axum::Router,
     gateway: Gateway,
@@ -164,6 +189,28 @@ impl Front {
         };
         routed.unwrap_or_else(|never| match never {})
     }
+
+    /// The methods served at `path`, for CORS preflights.
+    fn methods_at(&self, path: &str) -> Vec<Method> {
+        if is_docs_path(path) {
+            vec![Method::GET, Method::HEAD]
+        } else if self.grpc_paths.contains(path) {
+            vec![Method::POST]
+        } else {
+            self.gateway.methods_at(path)
+        }
+    }
+}
+
+/// The gRPC path of every method in `pools`.
+fn grpc_paths(pools: &[&DescriptorPool]) -> HashSet<String> {
+    let mut paths = HashSet::new();
+    for service in pools.iter().flat_map(|pool| pool.services()) {
+        for method in service.methods() {
+            paths.insert(format!("/{}/{}", service.full_name(), method.name()));
+        }
+    }
+    paths
 }
 
 /// Where [`docs_routes`] serves the document and Swagger UI.
@@ -253,14 +300,22 @@ fn store_probe(store: Arc<SqliteStore>) -> Probe {
     })
 }
 
-fn grpc_services(
+fn grpc_services<H: tonic_health::pb::health_server::Health>(
     directory: Arc<UserDirectory>,
-    health: HealthServer<impl tonic_health::pb::health_server::Health>,
+    mut health: HealthServer<H>,
     config: &Config,
 ) -> Result<Routes, ServerError> {
-    let users = UserServiceServer::from_arc(directory)
+    let mut users = UserServiceServer::from_arc(directory)
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
+    for encoding in GRPC_ENCODINGS {
+        users = users.accept_compressed(encoding);
+        health = health.accept_compressed(encoding);
+    }
+    for &encoding in Compression::from_config(config).grpc_sent() {
+        users = users.send_compressed(encoding);
+        health = health.send_compressed(encoding);
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

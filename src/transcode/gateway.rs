@@ -55,6 +55,13 @@ impl Gateway {
         GrpcChainLayer::new(calls.chain.clone(), calls.deadlines, &self.inner.bindings.pool)
     }
 
+    /// The HTTP methods the route table serves at `path` (sorted; empty
+    /// when no route has its shape), as `Allow` lists them. A server puts
+    /// them in its answers to CORS preflights.
+    pub fn methods_at(&self, path: &str) -> Vec<http::Method> {
+        self.inner.bindings.router.methods(path)
+    }
+
     /// Serves one HTTP request. Its id (the client's `X-Request-Id`, or a
     /// new one) comes back as `X-Request-Id` and names its log lines and
     /// errors. With `debug` logging on, each request is logged with its

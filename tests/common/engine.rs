@@ -32,8 +32,9 @@ pub async fn serve_engine(service: impl UserService) -> Endpoint {
 }
 
 /// Serves `service` on both faces as the library's README shows: tonic's
-/// routes behind the gateway's gRPC layer, unary REST calls direct, every
-/// other request to the gateway.
+/// routes behind the gateway's gRPC layer (and gRPC-Web's translation, as
+/// the server has it), unary REST calls direct, every other request to the
+/// gateway.
 pub async fn serve_both_faces<S: UserService>(service: Arc<S>) -> Endpoint {
     let routes = tonic::service::Routes::new(UserServiceServer::from_arc(service.clone()));
     let pool = DescriptorPool::decode(gateway::proto::FILE_DESCRIPTOR_SET).expect("the descriptors decode");
@@ -44,6 +45,7 @@ pub async fn serve_both_faces<S: UserService>(service: Arc<S>) -> Endpoint {
     let app = routes
         .into_axum_router()
         .layer(gateway.grpc_layer())
+        .layer(tonic_web::GrpcWebLayer::new())
         .fallback_service(gateway);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let endpoint = Endpoint::new(listener.local_addr().expect("the listener's address"));

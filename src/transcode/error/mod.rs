@@ -92,6 +92,17 @@ impl HttpError {
         }
     }
 
+    pub(crate) fn unsupported_content_encoding(encoding: &str) -> Self {
+        let message = format!("unsupported content encoding {encoding:?}: send the body unencoded");
+        HttpError {
+            status: tonic::Status::invalid_argument(message),
+            http_status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            allow: Vec::new(),
+            cause: None,
+            request_id: None,
+        }
+    }
+
     pub(crate) fn payload_too_large(limit: usize) -> Self {
         let message = format!("the request body is larger than the limit of {limit} bytes");
         HttpError {

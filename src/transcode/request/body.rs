@@ -1,7 +1,9 @@
 //! The HTTP request body, read before the weave: whole, under the size
 //! limit (413 past it, whether declared by `Content-Length` or found while
 //! reading), with its media type checked against what the binding reads
-//! (415 otherwise).
+//! and no `Content-Encoding` left (415 otherwise: a server in front of the
+//! gateway decodes the encodings it accepts, and the limit then counts the
+//! decoded bytes).
 //!
 //! The limit is `http_body_util::Limited`; this module adds only the early
 //! `Content-Length` check and the gateway's own error bodies.
@@ -76,8 +78,16 @@ impl BodyKind {
     }
 }
 
-/// A body without a `Content-Type` is taken as what the binding reads.
+/// A body without a `Content-Type` is taken as what the binding reads; an
+/// encoded one (other than `identity`) is refused.
 pub(crate) fn check_content_type(headers: &HeaderMap, kind: BodyKind) -> Result<(), HttpError> {
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(HttpError::unsupported_content_encoding(&String::from_utf8_lossy(
+            encoding.as_bytes(),
+        )));
+    }
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
@@ -96,6 +106,26 @@ pub(crate) fn check_content_type(headers: &HeaderMap, kind: BodyKind) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_bodies_are_refused() {
+        let cases = [
+            (None, true),
+            (Some("identity"), true),
+            (Some("Identity"), true),
+            (Some("gzip"), false),
+            (Some("br"), false),
+            (Some("compress"), false),
+        ];
+        for (encoding, accepted) in cases {
+            let mut headers = HeaderMap::new();
+            if let Some(encoding) = encoding {
+                headers.insert(header::CONTENT_ENCODING, http::HeaderValue::from_static(encoding));
+            }
+            let checked = check_content_type(&headers, BodyKind::Json);
+            assert_eq!(checked.is_ok(), accepted, "{encoding:?}");
+        }
+    }
 
     #[test]
     fn content_types_are_checked_per_body_kind() {

@@ -139,6 +139,21 @@ fn describe_shape(segments: &[MatchSegment], verb: Option<&str>) -> String {
 impl<T> Router<T> {
     /// Looks up `method path` (the path without its query string).
     pub(crate) fn lookup<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Lookup<'r, 'p, T> {
+        self.walk(Some(method), path)
+    }
+
+    /// Every method served at `path`, sorted (empty when no route has
+    /// its shape): what `Allow` and a CORS preflight list.
+    pub(crate) fn methods(&self, path: &str) -> Vec<Method> {
+        match self.walk(None, path) {
+            Lookup::MethodNotAllowed { allow } => allow,
+            Lookup::Found { .. } | Lookup::NotFound => Vec::new(),
+        }
+    }
+
+    /// One lookup; with no `method`, nothing is found and every method at
+    /// the path is collected.
+    fn walk<'r, 'p>(&'r self, method: Option<&Method>, path: &'p str) -> Lookup<'r, 'p, T> {
         let Some(rest) = path.strip_prefix('/') else {
             return Lookup::NotFound;
         };
@@ -174,13 +189,14 @@ impl<T> Router<T> {
 /// One depth-first walk; records the methods of path matches whose method
 /// differs, so the same walk answers 405.
 struct Search<'a> {
-    method: &'a Method,
+    /// None: match no method, collect them all.
+    method: Option<&'a Method>,
     verb: Option<&'a str>,
     allow: &'a mut Vec<Method>,
 }
 
 impl<'a> Search<'a> {
-    fn new(method: &'a Method, verb: Option<&'a str>, allow: &'a mut Vec<Method>) -> Self {
+    fn new(method: Option<&'a Method>, verb: Option<&'a str>, allow: &'a mut Vec<Method>) -> Self {
         Search { method, verb, allow }
     }
 
@@ -217,7 +233,7 @@ impl<'a> Search<'a> {
     fn endpoints<'r, T>(&mut self, node: &'r Node<T>) -> Option<&'r T> {
         let mut found = None;
         for endpoint in node.endpoints.iter().filter(|e| e.verb.as_deref() == self.verb) {
-            if endpoint.method == *self.method {
+            if self.method == Some(&endpoint.method) {
                 found = Some(&endpoint.payload);
             } else {
                 self.allow.push(endpoint.method.clone());
@@ -300,6 +316,31 @@ mod tests {
         ];
         for (request, expected) in cases {
             assert_eq!(outcome(&router, request), expected, "{request}");
+        }
+    }
+
+    #[test]
+    fn methods_lists_every_method_at_a_path() {
+        let router = table(&[
+            ("GET /v1/users", "list"),
+            ("POST /v1/users", "create"),
+            ("GET /v1/users/{id}", "get"),
+            ("DELETE /v1/users/{id}", "delete"),
+            ("GET /v1/users:stream", "stream"),
+            ("POST /v1/{name=files/**}:copy", "copy"),
+        ]);
+        let cases: [(&str, &[&str]); 6] = [
+            ("/v1/users", &["GET", "POST"]),
+            ("/v1/users/42", &["DELETE", "GET"]),
+            ("/v1/users:stream", &["GET"]),
+            ("/v1/files/a/b:copy", &["POST"]),
+            ("/v1/nowhere", &[]),
+            ("v1/users", &[]),
+        ];
+        for (path, expected) in cases {
+            let methods = router.methods(path);
+            let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            assert_eq!(names, expected, "{path}");
         }
     }
 

@@ -1,0 +1,57 @@
+//! The HTTP edge: what happens to every request and response on the wire,
+//! before and after the faces (REST, gRPC, gRPC-Web) see them. Built once
+//! from the [`Config`](crate::config::Config) and wrapped around the
+//! server's front service:
+//!
+//! ```text
+//! request ─► CORS (cors.rs: preflights answered here, headers on every answer)
+//!         ─► response compression, request decompression (compression.rs)
+//!         ─► the front (gRPC / docs / gateway)
+//! ```
+//!
+//! gRPC-Web is not here: it is a translation on the gRPC face (tonic-web,
+//! in `server.rs`), inside the policy chain's reach of this edge.
+
+mod compression;
+mod cors;
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use http::{Request, Response};
+use tower::util::BoxCloneService;
+
+pub(crate) use compression::{Compression, GRPC_ENCODINGS};
+pub(crate) use cors::{Cors, MethodsAt, parse_header_name, parse_origin};
+
+/// Why the edge cannot be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeError {
+    #[error(
+        "--cors-allow-origin '*' cannot be combined with --cors-allow-credentials \
+         (browsers refuse credentials from a wildcard origin): list the origins instead"
+    )]
+    WildcardWithCredentials,
+}
+
+/// The front service behind the edge, as one boxed service.
+pub(crate) type EdgeService = BoxCloneService<Request<Body>, Response<Body>, Infallible>;
+
+/// `front` behind `compression` and, when configured, `cors`, whose
+/// preflights learn from `methods_at` what each path serves.
+pub(crate) fn wrap<S>(
+    front: S,
+    methods_at: MethodsAt,
+    cors: Option<&Cors>,
+    compression: Compression,
+) -> EdgeService
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let compressed = compression.wrap(front);
+    match cors {
+        Some(cors) => BoxCloneService::new(cors.wrap(compressed, methods_at)),
+        None => compressed,
+    }
+}
