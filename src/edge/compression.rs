@@ -3,7 +3,8 @@
 //! - **responses** are compressed as the client's `Accept-Encoding` asks
 //!   (zstd, br or gzip; tower-http's `CompressionLayer` at its default
 //!   levels), unless smaller than [`MIN_COMPRESSED_BYTES`], already
-//!   encoded, an image, or gRPC (which compresses its own messages). Streamed
+//!   encoded, an image, or gRPC or gRPC-Web (which compress their own
+//!   messages). Streamed
 //!   bodies (NDJSON, SSE) stay streamed: the encoder flushes whenever the
 //!   stream has nothing more ready, so each message leaves as it is made.
 //! - **request bodies** sent with `Content-Encoding: gzip`, `br` or `zstd`
@@ -18,6 +19,7 @@
 
 use axum::body::Body;
 use http::{Request, Response};
+use http_body_util::BodyExt as _;
 use tonic::codec::CompressionEncoding;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneService;
@@ -35,6 +37,9 @@ pub(crate) const MIN_COMPRESSED_BYTES: u16 = 1024;
 /// The gRPC message encodings accepted, and sent when asked for.
 pub(crate) const GRPC_ENCODINGS: [CompressionEncoding; 2] =
     [CompressionEncoding::Gzip, CompressionEncoding::Zstd];
+
+/// The body of an answer as `RequestDecompression` returns it.
+type DecodedRequestsAnswer = tower_http::body::UnsyncBoxBody<bytes::Bytes, axum::BoxError>;
 
 /// The compression policy from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -63,8 +68,10 @@ impl Compression {
             + 'static,
         S::Future: Send + 'static,
     {
+        // Every `application/grpc*` answer, gRPC-Web's too (tower-http's
+        // own GRPC predicate compresses gRPC-Web).
         let worth_it = SizeAbove::new(MIN_COMPRESSED_BYTES)
-            .and(NotForContentType::GRPC)
+            .and(NotForContentType::const_new("application/grpc"))
             .and(NotForContentType::IMAGES);
         let mut responses = CompressionLayer::new();
         if !self.responses {
@@ -74,7 +81,11 @@ impl Compression {
         let service = ServiceBuilder::new()
             .map_response(|response: Response<_>| response.map(Body::new))
             .layer(responses)
-            .map_response(|response: Response<_>| response.map(Body::new))
+            // The encoder polls a body once more after its end (for
+            // trailers), which a streamed body must survive.
+            .map_response(|response: Response<DecodedRequestsAnswer>| {
+                response.map(|body| Body::new(body.fuse()))
+            })
             .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
             .map_request(|request: Request<_>| request.map(Body::new))
             .service(inner);
