@@ -1,7 +1,8 @@
 //! Builds and serves the whole process on one listener: the store, the
 //! tonic services (users, health, reflection) and the transcoding gateway
-//! in front of them. Requests with `content-type: application/grpc*` go to
-//! tonic; `GET /openapi.json`, `/openapi.yaml` and `/docs/` serve the
+//! in front of them, all behind the HTTP edge (CORS, compression). Requests
+//! with `content-type: application/grpc*` go to tonic (gRPC-Web translated
+//! by tonic-web first); `GET /openapi.json`, `/openapi.yaml` and `/docs/` serve the
 //! generated OpenAPI document and Swagger UI; `GET /metrics` the metrics;
 //! everything else goes to the gateway. Shuts down gracefully.
 

@@ -133,6 +133,7 @@ async fn answers_to_an_allowed_origin_expose_the_gateway_headers() {
             "grpc-message",
             "grpc-metadata-served-by",
             "grpc-status",
+            "grpc-status-details-bin",
             "location",
             "x-request-id"
         ]

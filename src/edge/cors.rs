@@ -56,8 +56,16 @@ const ALLOWED_HEADERS: [&str; 7] = [
     "x-user-agent",
 ];
 
-/// The response headers browser scripts may always read.
-const EXPOSED_HEADERS: [&str; 5] = ["etag", "location", "x-request-id", "grpc-status", "grpc-message"];
+/// The response headers browser scripts may always read: the REST face's
+/// and a gRPC-Web trailers-only answer's status (with its details).
+const EXPOSED_HEADERS: [&str; 6] = [
+    "etag",
+    "location",
+    "x-request-id",
+    "grpc-status",
+    "grpc-message",
+    "grpc-status-details-bin",
+];
 
 /// The CORS policy from the configuration.
 #[derive(Clone)]
