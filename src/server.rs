@@ -30,7 +30,7 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::telemetry::TraceContext;
-use crate::transcode::interceptor::Interceptor;
+use crate::transcode::interceptor::{Interceptor, grpc_path};
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{SqliteStore, Store, UserDirectory};
 
@@ -155,7 +155,7 @@ pub async fn run_with(
 struct Front {
     grpc: axum::Router,
     /// The gRPC methods served, `/package.Service/Method`.
-    grpc_paths: HashSet<String>,
+    grpc_paths: HashSet<Arc<str>>,
     /// The documentation and `/metrics`.
     docs: axum::Router,
     gateway: Gateway,
@@ -186,14 +186,16 @@ impl Front {
 }
 
 /// The gRPC path of every method in `pools`.
-fn grpc_paths(pools: &[&DescriptorPool]) -> HashSet<String> {
-    let mut paths = HashSet::new();
-    for service in pools.iter().flat_map(|pool| pool.services()) {
-        for method in service.methods() {
-            paths.insert(format!("/{}/{}", service.full_name(), method.name()));
-        }
-    }
-    paths
+fn grpc_paths(pools: &[&DescriptorPool]) -> HashSet<Arc<str>> {
+    let services = pools.iter().flat_map(|pool| pool.services());
+    services
+        .flat_map(|service| {
+            service
+                .methods()
+                .map(|method| grpc_path(&method))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Where [`docs_routes`] serves the document and Swagger UI.

@@ -18,11 +18,12 @@
 //! proxy that compresses); compressed requests are still accepted.
 
 use axum::body::Body;
+use futures_util::future::Either;
 use http::{Request, Response};
 use http_body_util::BodyExt as _;
 use tonic::codec::CompressionEncoding;
-use tower::ServiceBuilder;
 use tower::util::BoxCloneService;
+use tower::{ServiceBuilder, ServiceExt as _};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
@@ -59,7 +60,8 @@ impl Compression {
         if self.responses { &GRPC_ENCODINGS } else { &[] }
     }
 
-    /// `inner` with its requests decoded and its responses compressed.
+    /// `inner` with its requests decoded and its responses compressed;
+    /// gRPC requests go straight to it.
     pub(crate) fn wrap<S>(self, inner: S) -> EdgeService
     where
         S: tower::Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>
@@ -78,7 +80,7 @@ impl Compression {
             responses = responses.no_gzip().no_br().no_zstd();
         }
         let responses = responses.compress_when(worth_it);
-        let service = ServiceBuilder::new()
+        let encoded = ServiceBuilder::new()
             .map_response(|response: Response<_>| response.map(Body::new))
             .layer(responses)
             // The encoder polls a body once more after its end (for
@@ -88,7 +90,20 @@ impl Compression {
             })
             .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
             .map_request(|request: Request<_>| request.map(Body::new))
-            .service(inner);
-        BoxCloneService::new(service)
+            .service(inner.clone());
+        BoxCloneService::new(tower::service_fn(move |request: Request<Body>| {
+            if is_grpc(&request) {
+                Either::Left(inner.clone().oneshot(request))
+            } else {
+                Either::Right(encoded.clone().oneshot(request))
+            }
+        }))
     }
+}
+
+/// gRPC (and gRPC-Web) compresses its own messages: its requests skip the
+/// HTTP encoders altogether.
+fn is_grpc(request: &Request<Body>) -> bool {
+    let content_type = request.headers().get(http::header::CONTENT_TYPE);
+    content_type.is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
