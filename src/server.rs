@@ -49,6 +49,13 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
+/// Checks what `config` combines (the flags parse one by one), so a binary
+/// can refuse to start before it listens; [`run`] checks it again.
+pub fn check(config: &Config) -> Result<(), ServerError> {
+    Cors::from_config(config)?;
+    Ok(())
+}
+
 /// Serves REST and gRPC on `listener` until `shutdown` completes, then lets
 /// in-flight requests finish and closes the database.
 pub async fn run(

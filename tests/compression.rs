@@ -62,9 +62,18 @@ struct Encoded {
     body: Vec<u8>,
 }
 
-/// GETs `path` with `Accept-Encoding: accept_encoding` (none if empty).
-async fn get_encoded(server: &TestServer, path: &str, accept_encoding: &str) -> Encoded {
+/// GETs `path` with `Accept: accept` when given and `Accept-Encoding:
+/// accept_encoding` (none if empty).
+async fn get_encoded(
+    server: &TestServer,
+    path: &str,
+    accept: Option<&str>,
+    accept_encoding: &str,
+) -> Encoded {
     let mut request = server.http.get(server.url(path));
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
     if !accept_encoding.is_empty() {
         request = request.header("accept-encoding", accept_encoding);
     }
@@ -89,8 +98,14 @@ async fn get_encoded(server: &TestServer, path: &str, accept_encoding: &str) -> 
 async fn rest_answers_are_compressed_as_accept_encoding_asks() {
     let server = TestServer::start().await;
     create_users(&server, 12).await;
-    for path in ["/v1/users", "/v1/users:stream", "/openapi.json"] {
-        let plain = get_encoded(&server, path, "").await;
+    let cases = [
+        ("/v1/users", None),
+        ("/v1/users:stream", None),
+        ("/v1/users:stream", Some("text/event-stream")),
+        ("/openapi.json", None),
+    ];
+    for (path, accept) in cases {
+        let plain = get_encoded(&server, path, accept, "").await;
         assert_eq!(
             (plain.status, plain.encoding.as_str()),
             (200, ""),
@@ -98,7 +113,7 @@ async fn rest_answers_are_compressed_as_accept_encoding_asks() {
         );
         assert!(plain.body.len() > 1024, "{path} is large enough to compress");
         for wanted in ["gzip", "br", "zstd"] {
-            let answer = get_encoded(&server, path, wanted).await;
+            let answer = get_encoded(&server, path, accept, wanted).await;
             assert_eq!(answer.encoding, wanted, "{path}");
             let vary = answer.vary.to_ascii_lowercase();
             assert!(vary.contains("accept-encoding"), "{path}: vary {vary:?}");
@@ -109,14 +124,14 @@ async fn rest_answers_are_compressed_as_accept_encoding_asks() {
             assert_eq!(decode(wanted, &answer.body), plain.body, "{path} as {wanted}");
         }
         // A browser's list: the server picks one it has.
-        let answer = get_encoded(&server, path, "gzip, deflate, br, zstd").await;
+        let answer = get_encoded(&server, path, accept, "gzip, deflate, br, zstd").await;
         assert_eq!(
             decode(&answer.encoding, &answer.body),
             plain.body,
             "{path} as {}",
             answer.encoding
         );
-        let answer = get_encoded(&server, path, "identity").await;
+        let answer = get_encoded(&server, path, accept, "identity").await;
         assert_eq!(answer.encoding, "", "{path} as identity");
     }
     server.shutdown().await;
@@ -129,11 +144,11 @@ async fn small_bodies_and_grpc_answers_are_not_compressed() {
         .create_user(json!({"name": "Ada", "email": "ada@example.com"}))
         .await;
     let id = user["id"].as_str().unwrap();
-    let small = get_encoded(&server, &format!("/v1/users/{id}"), "gzip").await;
+    let small = get_encoded(&server, &format!("/v1/users/{id}"), None, "gzip").await;
     assert_eq!(small.status, 200);
     assert!(small.body.len() < 1024, "a small body");
     assert_eq!(small.encoding, "", "a small body is sent as it is");
-    let error = get_encoded(&server, "/v1/users/nobody", "gzip").await;
+    let error = get_encoded(&server, "/v1/users/nobody", None, "gzip").await;
     assert_eq!(
         (error.status, error.encoding.as_str()),
         (404, ""),
@@ -166,7 +181,7 @@ async fn small_bodies_and_grpc_answers_are_not_compressed() {
 async fn no_response_compression_sends_every_answer_as_it_is() {
     let server = TestServer::start_configured(|config| config.no_response_compression = true).await;
     create_users(&server, 12).await;
-    let answer = get_encoded(&server, "/v1/users", "gzip, br, zstd").await;
+    let answer = get_encoded(&server, "/v1/users", None, "gzip, br, zstd").await;
     assert_eq!((answer.status, answer.encoding.as_str()), (200, ""));
     assert!(answer.body.len() > 1024);
     // gRPC: still accepted compressed, answered plain.
