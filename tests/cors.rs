@@ -98,6 +98,8 @@ async fn preflights_list_the_methods_of_their_path() {
                 "grpc-metadata-tenant",
                 "grpc-timeout",
                 "if-match",
+                "traceparent",
+                "tracestate",
                 "x-grpc-web",
                 "x-request-id",
                 "x-user-agent"

@@ -44,14 +44,16 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// The request headers browsers may always send: what the REST face reads
 /// (`Authorization`, `Content-Type`, `If-Match`, `Grpc-Timeout`,
-/// `X-Request-Id`) and what gRPC-Web clients send (`X-Grpc-Web`,
-/// `X-User-Agent`).
-const ALLOWED_HEADERS: [&str; 7] = [
+/// `X-Request-Id`, and a trace's `traceparent` and `tracestate`) and what
+/// gRPC-Web clients send (`X-Grpc-Web`, `X-User-Agent`).
+const ALLOWED_HEADERS: [&str; 9] = [
     "authorization",
     "content-type",
     "if-match",
     "grpc-timeout",
     "x-request-id",
+    "traceparent",
+    "tracestate",
     "x-grpc-web",
     "x-user-agent",
 ];
