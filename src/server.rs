@@ -2,9 +2,9 @@
 //! tonic services (users, health, reflection) and the transcoding gateway
 //! in front of them, all behind the HTTP edge (CORS, compression). Requests
 //! with `content-type: application/grpc*` go to tonic (gRPC-Web translated
-//! by tonic-web first); `GET /openapi.json`, `/openapi.yaml` and `/docs/` serve the
-//! generated OpenAPI document and Swagger UI; `GET /metrics` the metrics;
-//! everything else goes to the gateway. Shuts down gracefully.
+//! by tonic-web first); `GET /openapi.json`, `/openapi.yaml` and `/docs/`
+//! serve the generated OpenAPI document and Swagger UI; `GET /metrics` the
+//! metrics; everything else goes to the gateway. Shuts down gracefully.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -194,15 +194,11 @@ impl Front {
 
 /// The gRPC path of every method in `pools`.
 fn grpc_paths(pools: &[&DescriptorPool]) -> HashSet<Arc<str>> {
-    let services = pools.iter().flat_map(|pool| pool.services());
-    services
-        .flat_map(|service| {
-            service
-                .methods()
-                .map(|method| grpc_path(&method))
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let mut paths = HashSet::new();
+    for service in pools.iter().flat_map(|pool| pool.services()) {
+        paths.extend(service.methods().map(|method| grpc_path(&method)));
+    }
+    paths
 }
 
 /// Where [`docs_routes`] serves the document and Swagger UI.
