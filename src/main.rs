@@ -82,6 +82,10 @@ async fn serve() -> std::process::ExitCode {
         return print_openapi(yaml);
     }
     let config = cli.config;
+    if let Err(error) = gateway::server::check(&config) {
+        eprintln!("error: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     let traces = match config.otlp_endpoint.as_ref().map(Traces::start).transpose() {
         Ok(traces) => traces,
         Err(error) => {

@@ -1,10 +1,11 @@
 //! Builds and serves the whole process on one listener: the store, the
 //! tonic services (users, health, reflection) and the transcoding gateway
-//! in front of them. Requests with `content-type: application/grpc*` go to
-//! tonic; `GET /openapi.json`, `/openapi.yaml` and `/docs/` serve the
-//! generated OpenAPI document and Swagger UI; `GET /metrics` the metrics;
-//! `GET /healthz` and `/readyz` liveness and readiness; everything else
-//! goes to the gateway. Shuts down gracefully, readiness off first.
+//! in front of them, all behind the HTTP edge (CORS, compression). Requests
+//! with `content-type: application/grpc*` go to tonic (gRPC-Web translated
+//! by tonic-web first); `GET /openapi.json`, `/openapi.yaml` and `/docs/`
+//! serve the generated OpenAPI document and Swagger UI; `GET /metrics` the
+//! metrics; `GET /healthz` and `/readyz` liveness and readiness; everything
+//! else goes to the gateway. Shuts down gracefully, readiness off first.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -33,7 +34,7 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::telemetry::TraceContext;
-use crate::transcode::interceptor::Interceptor;
+use crate::transcode::interceptor::{Interceptor, grpc_path};
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{SqliteStore, Store, UserDirectory};
 
@@ -50,6 +51,13 @@ pub enum ServerError {
     Edge(#[from] EdgeError),
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Checks what `config` combines (the flags parse one by one), so a binary
+/// can refuse to start before it listens; [`run`] checks it again.
+pub fn check(config: &Config) -> Result<(), ServerError> {
+    Cors::from_config(config)?;
+    Ok(())
 }
 
 /// Serves REST and gRPC on `listener` until `shutdown` completes, then lets
@@ -172,7 +180,7 @@ pub async fn run_with(
 struct Front {
     grpc: axum::Router,
     /// The gRPC methods served, `/package.Service/Method`.
-    grpc_paths: HashSet<String>,
+    grpc_paths: HashSet<Arc<str>>,
     /// The documentation and `/metrics`.
     docs: axum::Router,
     gateway: Gateway,
@@ -203,12 +211,10 @@ impl Front {
 }
 
 /// The gRPC path of every method in `pools`.
-fn grpc_paths(pools: &[&DescriptorPool]) -> HashSet<String> {
+fn grpc_paths(pools: &[&DescriptorPool]) -> HashSet<Arc<str>> {
     let mut paths = HashSet::new();
     for service in pools.iter().flat_map(|pool| pool.services()) {
-        for method in service.methods() {
-            paths.insert(format!("/{}/{}", service.full_name(), method.name()));
-        }
+        paths.extend(service.methods().map(|method| grpc_path(&method)));
     }
     paths
 }

@@ -98,6 +98,8 @@ async fn preflights_list_the_methods_of_their_path() {
                 "grpc-metadata-tenant",
                 "grpc-timeout",
                 "if-match",
+                "traceparent",
+                "tracestate",
                 "x-grpc-web",
                 "x-request-id",
                 "x-user-agent"
@@ -133,6 +135,7 @@ async fn answers_to_an_allowed_origin_expose_the_gateway_headers() {
             "grpc-message",
             "grpc-metadata-served-by",
             "grpc-status",
+            "grpc-status-details-bin",
             "location",
             "x-request-id"
         ]

@@ -3,7 +3,8 @@
 //! - **responses** are compressed as the client's `Accept-Encoding` asks
 //!   (zstd, br or gzip; tower-http's `CompressionLayer` at its default
 //!   levels), unless smaller than [`MIN_COMPRESSED_BYTES`], already
-//!   encoded, an image, or gRPC (which compresses its own messages). Streamed
+//!   encoded, an image, or gRPC or gRPC-Web (which compress their own
+//!   messages). Streamed
 //!   bodies (NDJSON, SSE) stay streamed: the encoder flushes whenever the
 //!   stream has nothing more ready, so each message leaves as it is made.
 //! - **request bodies** sent with `Content-Encoding: gzip`, `br` or `zstd`
@@ -17,10 +18,12 @@
 //! proxy that compresses); compressed requests are still accepted.
 
 use axum::body::Body;
+use futures_util::future::Either;
 use http::{Request, Response};
+use http_body_util::BodyExt as _;
 use tonic::codec::CompressionEncoding;
-use tower::ServiceBuilder;
 use tower::util::BoxCloneService;
+use tower::{ServiceBuilder, ServiceExt as _};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
@@ -35,6 +38,9 @@ pub(crate) const MIN_COMPRESSED_BYTES: u16 = 1024;
 /// The gRPC message encodings accepted, and sent when asked for.
 pub(crate) const GRPC_ENCODINGS: [CompressionEncoding; 2] =
     [CompressionEncoding::Gzip, CompressionEncoding::Zstd];
+
+/// The body of an answer as `RequestDecompression` returns it.
+type DecodedRequestsAnswer = tower_http::body::UnsyncBoxBody<bytes::Bytes, axum::BoxError>;
 
 /// The compression policy from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +60,8 @@ impl Compression {
         if self.responses { &GRPC_ENCODINGS } else { &[] }
     }
 
-    /// `inner` with its requests decoded and its responses compressed.
+    /// `inner` with its requests decoded and its responses compressed;
+    /// gRPC requests go straight to it.
     pub(crate) fn wrap<S>(self, inner: S) -> EdgeService
     where
         S: tower::Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>
@@ -63,21 +70,40 @@ impl Compression {
             + 'static,
         S::Future: Send + 'static,
     {
+        // Every `application/grpc*` answer, gRPC-Web's too (tower-http's
+        // own GRPC predicate compresses gRPC-Web).
         let worth_it = SizeAbove::new(MIN_COMPRESSED_BYTES)
-            .and(NotForContentType::GRPC)
+            .and(NotForContentType::const_new("application/grpc"))
             .and(NotForContentType::IMAGES);
         let mut responses = CompressionLayer::new();
         if !self.responses {
             responses = responses.no_gzip().no_br().no_zstd();
         }
         let responses = responses.compress_when(worth_it);
-        let service = ServiceBuilder::new()
+        let encoded = ServiceBuilder::new()
             .map_response(|response: Response<_>| response.map(Body::new))
             .layer(responses)
-            .map_response(|response: Response<_>| response.map(Body::new))
+            // The encoder polls a body once more after its end (for
+            // trailers), which a streamed body must survive.
+            .map_response(|response: Response<DecodedRequestsAnswer>| {
+                response.map(|body| Body::new(body.fuse()))
+            })
             .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
             .map_request(|request: Request<_>| request.map(Body::new))
-            .service(inner);
-        BoxCloneService::new(service)
+            .service(inner.clone());
+        BoxCloneService::new(tower::service_fn(move |request: Request<Body>| {
+            if is_grpc(&request) {
+                Either::Left(inner.clone().oneshot(request))
+            } else {
+                Either::Right(encoded.clone().oneshot(request))
+            }
+        }))
     }
+}
+
+/// gRPC (and gRPC-Web) compresses its own messages: its requests skip the
+/// HTTP encoders altogether.
+fn is_grpc(request: &Request<Body>) -> bool {
+    let content_type = request.headers().get(http::header::CONTENT_TYPE);
+    content_type.is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }

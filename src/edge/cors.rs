@@ -44,20 +44,30 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// The request headers browsers may always send: what the REST face reads
 /// (`Authorization`, `Content-Type`, `If-Match`, `Grpc-Timeout`,
-/// `X-Request-Id`) and what gRPC-Web clients send (`X-Grpc-Web`,
-/// `X-User-Agent`).
-const ALLOWED_HEADERS: [&str; 7] = [
+/// `X-Request-Id`, and a trace's `traceparent` and `tracestate`) and what
+/// gRPC-Web clients send (`X-Grpc-Web`, `X-User-Agent`).
+const ALLOWED_HEADERS: [&str; 9] = [
     "authorization",
     "content-type",
     "if-match",
     "grpc-timeout",
     "x-request-id",
+    "traceparent",
+    "tracestate",
     "x-grpc-web",
     "x-user-agent",
 ];
 
-/// The response headers browser scripts may always read.
-const EXPOSED_HEADERS: [&str; 5] = ["etag", "location", "x-request-id", "grpc-status", "grpc-message"];
+/// The response headers browser scripts may always read: the REST face's
+/// and a gRPC-Web trailers-only answer's status (with its details).
+const EXPOSED_HEADERS: [&str; 6] = [
+    "etag",
+    "location",
+    "x-request-id",
+    "grpc-status",
+    "grpc-message",
+    "grpc-status-details-bin",
+];
 
 /// The CORS policy from the configuration.
 #[derive(Clone)]

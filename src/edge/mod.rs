@@ -5,12 +5,14 @@
 //!
 //! ```text
 //! request ─► CORS (cors.rs: preflights answered here, headers on every answer)
-//!         ─► response compression, request decompression (compression.rs)
+//!         ─► response compression, request decompression (compression.rs;
+//!            gRPC and gRPC-Web requests go past them)
 //!         ─► the front (gRPC / docs / gateway)
 //! ```
 //!
 //! gRPC-Web is not here: it is a translation on the gRPC face (tonic-web,
-//! in `server.rs`), inside the policy chain's reach of this edge.
+//! in `server.rs`) outside the policy chain's gRPC layer, so its calls pass
+//! the chain like any gRPC call; its answers get the CORS headers.
 
 mod compression;
 mod cors;
