@@ -82,6 +82,8 @@ pub async fn run_with(
         .max_body_bytes(config.max_body_bytes)
         .default_timeout(config.default_timeout)
         .max_timeout(config.max_timeout)
+        .call_limits(config.call_limits())
+        .max_in_flight_body_bytes(config.max_in_flight_body_bytes)
         .direct(UserServiceDirect(directory))
         .interceptor_arc(metrics.interceptor());
     if config.otlp_endpoint.is_some() {
