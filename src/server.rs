@@ -29,7 +29,7 @@ use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::telemetry::TraceContext;
 use crate::transcode::interceptor::Interceptor;
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
-use crate::users::{SqliteStore, Store, UserDirectory};
+use crate::users::{Budgets, SqliteStore, Store, UserDirectory};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,7 @@ pub async fn run_with(
     let store = Arc::new(
         SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
     );
-    let directory = Arc::new(UserDirectory::new(store.clone()));
+    let directory = Arc::new(UserDirectory::new(store.clone()).with_budgets(budgets_of(&config)));
     let services = grpc_services(directory.clone(), &config).await?;
     // The metrics come first in the chain, so calls that a later
     // interceptor rejects are counted too.
@@ -245,6 +245,16 @@ async fn grpc_services(directory: Arc<UserDirectory>, config: &Config) -> Result
         .add_service(health)
         .add_service(reflection)
         .add_service(reflection_v1alpha))
+}
+
+/// The domain's budgets, with pages that fit in a gRPC message.
+fn budgets_of(config: &Config) -> Budgets {
+    Budgets {
+        max_page_bytes: config.max_page_bytes,
+        stream_send_bytes: config.stream_send_bytes,
+        stream_idle_timeout: config.stream_idle_timeout,
+    }
+    .fitting_messages_of(config.max_message_bytes)
 }
 
 fn is_grpc<B>(request: &Request<B>) -> bool {
