@@ -67,7 +67,8 @@ pub async fn run_with(
     let bindings = Bindings::read(&descriptor_pool()?)?;
     let document = openapi::document_of(&bindings);
     let store = Arc::new(
-        SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
+        SqliteStore::open_with_cache_bytes(&config.database, config.cache_bytes)
+            .map_err(|error| ServerError::Database(error.to_string()))?,
     );
     let directory = Arc::new(UserDirectory::new(store.clone()).with_budgets(budgets_of(&config)));
     let services = grpc_services(directory.clone(), &config).await?;
