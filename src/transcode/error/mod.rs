@@ -130,6 +130,12 @@ impl HttpError {
         self
     }
 
+    /// The HTTP status this error is answered with.
+    #[cfg(test)]
+    pub(crate) fn http_status(&self) -> StatusCode {
+        self.http_status
+    }
+
     pub(crate) fn code(&self) -> Code {
         self.status.code()
     }

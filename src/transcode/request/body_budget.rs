@@ -3,7 +3,8 @@
 //! (its `Content-Length`) or as it arrives (a chunked body, frame by
 //! frame) and keeps it until its call is answered; a body that does not
 //! fit is refused at once with UNAVAILABLE and `Retry-After` (503), so
-//! many large uploads at once cannot grow memory without bound.
+//! many large uploads at once cannot grow memory without bound (one larger
+//! than the whole budget gets 413).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,10 +49,16 @@ impl BodyBudget {
         if bytes == 0 {
             return Ok(());
         }
-        let permits = u32::try_from(bytes).ok().filter(|_| bytes <= self.limit);
-        let permit = permits
-            .and_then(|permits| self.bytes.clone().try_acquire_many_owned(permits).ok())
-            .ok_or_else(|| self.refused())?;
+        // A body the whole budget cannot hold would never fit: 413.
+        let permits = u32::try_from(bytes)
+            .ok()
+            .filter(|_| bytes <= self.limit)
+            .ok_or_else(|| HttpError::payload_too_large(self.limit))?;
+        let permit = self
+            .bytes
+            .clone()
+            .try_acquire_many_owned(permits)
+            .map_err(|_| self.refused())?;
         match &mut share.permit {
             Some(held) => held.merge(permit),
             None => share.permit = Some(permit),
@@ -74,16 +81,18 @@ mod tests {
 
     #[test]
     fn bodies_share_the_budget_until_their_shares_are_dropped() {
-        // (bytes taken by earlier bodies, still held; the next body's bytes, fits)
-        let cases: [(&[usize], usize, bool); 6] = [
-            (&[], 100, true),
-            (&[], 101, false),
-            (&[60], 40, true),
-            (&[60], 41, false),
-            (&[50, 50], 1, false),
-            (&[50, 50], 0, true),
+        // (bytes taken by earlier bodies, still held; the next body's bytes,
+        // its answer: fits, or the HTTP status refusing it)
+        let cases: [(&[usize], usize, Result<(), u16>); 7] = [
+            (&[], 100, Ok(())),
+            (&[], 101, Err(413)),
+            (&[60], 40, Ok(())),
+            (&[60], 41, Err(503)),
+            (&[60], 101, Err(413)),
+            (&[50, 50], 1, Err(503)),
+            (&[50, 50], 0, Ok(())),
         ];
-        for (held, next, fits) in cases {
+        for (held, next, expected) in cases {
             let budget = BodyBudget::new(100);
             let shares: Vec<BodyShare> = held
                 .iter()
@@ -94,11 +103,10 @@ mod tests {
                 })
                 .collect();
             let mut share = BodyShare::default();
-            let answer = budget.take(&mut share, next);
-            assert_eq!(answer.is_ok(), fits, "{next} after {held:?}");
-            if let Err(error) = answer {
-                assert_eq!(error.code(), tonic::Code::Unavailable);
-            }
+            let answer = budget
+                .take(&mut share, next)
+                .map_err(|error| error.http_status().as_u16());
+            assert_eq!(answer, expected, "{next} after {held:?}");
             drop((shares, share));
             let mut again = BodyShare::default();
             assert!(budget.take(&mut again, next.min(100)).is_ok(), "given back");
