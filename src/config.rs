@@ -16,6 +16,21 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = crate::transcode::DEFAULT_MAX_BODY_BYT
 /// The largest gRPC message accepted or sent (4 MiB, tonic's usual limit).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// Calls in flight at once, past which calls are shed.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 1024;
+/// Streaming calls open at once, past which streams are shed.
+pub const DEFAULT_MAX_OPEN_STREAMS: usize = 256;
+/// The bytes of REST request bodies held at once (32 MiB).
+pub const DEFAULT_MAX_IN_FLIGHT_BODY_BYTES: usize = crate::transcode::DEFAULT_MAX_IN_FLIGHT_BODY_BYTES;
+/// The bytes of messages a stream buffers for a slow reader (256 KiB).
+pub const DEFAULT_STREAM_SEND_BYTES: usize = 256 * 1024;
+/// How long a stream waits on a reader that takes nothing.
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The encoded size of a list page (4 MiB).
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// The bytes of users the read cache keeps (64 MiB).
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// The server's configuration.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -85,6 +100,42 @@ pub struct Config {
     /// accepted.
     #[arg(long, env = "GATEWAY_NO_RESPONSE_COMPRESSION")]
     pub no_response_compression: bool,
+    /// Calls in flight at once, REST and gRPC (a stream counts until it
+    /// ends); past it calls are shed with UNAVAILABLE (REST 503 with
+    /// `Retry-After`). Health and reflection are never shed; 0 is no cap.
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_CALLS", default_value_t = DEFAULT_MAX_CONCURRENT_CALLS)]
+    pub max_concurrent_calls: usize,
+
+    /// Streaming calls open at once; past it streams are shed like calls.
+    /// 0 is no cap.
+    #[arg(long, env = "GATEWAY_MAX_OPEN_STREAMS", default_value_t = DEFAULT_MAX_OPEN_STREAMS)]
+    pub max_open_streams: usize,
+
+    /// The bytes of REST request bodies held at once, across requests; a
+    /// body that does not fit gets 503 with `Retry-After`.
+    #[arg(long, env = "GATEWAY_MAX_IN_FLIGHT_BODY_BYTES", default_value_t = DEFAULT_MAX_IN_FLIGHT_BODY_BYTES)]
+    pub max_in_flight_body_bytes: usize,
+
+    /// The bytes of messages one stream buffers ahead of a slow reader;
+    /// past it the stream waits for the reader.
+    #[arg(long, env = "GATEWAY_STREAM_SEND_BYTES", default_value_t = DEFAULT_STREAM_SEND_BYTES)]
+    pub stream_send_bytes: usize,
+
+    /// How long a stream waits on a reader that takes nothing before it
+    /// is ended with RESOURCE_EXHAUSTED, e.g. `30s`.
+    #[arg(long, env = "GATEWAY_STREAM_IDLE_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    pub stream_idle_timeout: Duration,
+
+    /// The encoded size of a `ListUsers` page, in bytes: a page stops
+    /// before the user that would pass it (and gives a `next_page_token`);
+    /// never more than `--max-message-bytes` allows.
+    #[arg(long, env = "GATEWAY_MAX_PAGE_BYTES", default_value_t = DEFAULT_MAX_PAGE_BYTES)]
+    pub max_page_bytes: usize,
+
+    /// The bytes of users the read cache keeps (protobuf-encoded); 0
+    /// disables it.
+    #[arg(long, env = "GATEWAY_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
+    pub cache_bytes: usize,
 }
 
 /// An `http://host:port` URL (plain gRPC: this build has no TLS for export).
@@ -119,6 +170,16 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Config {
+    /// The caps on calls and streams, for the gateway's chain.
+    pub fn call_limits(&self) -> crate::transcode::CallLimits {
+        let cap = |limit: usize| (limit > 0).then_some(limit);
+        crate::transcode::CallLimits {
+            max_concurrent_calls: cap(self.max_concurrent_calls),
+            max_open_streams: cap(self.max_open_streams),
+            ..crate::transcode::CallLimits::default()
+        }
+    }
+
     /// The defaults, with the database at `database`.
     pub fn with_database(database: impl Into<PathBuf>) -> Self {
         Config {
@@ -135,6 +196,13 @@ impl Config {
             cors_expose_headers: Vec::new(),
             cors_allow_credentials: false,
             no_response_compression: false,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            max_open_streams: DEFAULT_MAX_OPEN_STREAMS,
+            max_in_flight_body_bytes: DEFAULT_MAX_IN_FLIGHT_BODY_BYTES,
+            stream_send_bytes: DEFAULT_STREAM_SEND_BYTES,
+            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }

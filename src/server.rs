@@ -36,7 +36,7 @@ use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::telemetry::TraceContext;
 use crate::transcode::interceptor::{Interceptor, grpc_path};
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
-use crate::users::{SqliteStore, Store, UserDirectory};
+use crate::users::{Budgets, SqliteStore, Store, UserDirectory};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -84,9 +84,10 @@ pub async fn run_with(
     let cors = Cors::from_config(&config)?;
     let document = openapi::document_of(&bindings);
     let store = Arc::new(
-        SqliteStore::open(&config.database).map_err(|error| ServerError::Database(error.to_string()))?,
+        SqliteStore::open_with_cache_bytes(&config.database, config.cache_bytes)
+            .map_err(|error| ServerError::Database(error.to_string()))?,
     );
-    let directory = Arc::new(UserDirectory::new(store.clone()));
+    let directory = Arc::new(UserDirectory::new(store.clone()).with_budgets(budgets_of(&config)));
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let services = grpc_services(directory.clone(), health_service, &config)?;
     let health = Health::start(
@@ -108,6 +109,8 @@ pub async fn run_with(
         .max_body_bytes(config.max_body_bytes)
         .default_timeout(config.default_timeout)
         .max_timeout(config.max_timeout)
+        .call_limits(config.call_limits())
+        .max_in_flight_body_bytes(config.max_in_flight_body_bytes)
         .direct(UserServiceDirect(directory))
         .interceptor_arc(metrics.interceptor());
     if config.otlp_endpoint.is_some() {
@@ -336,6 +339,16 @@ fn grpc_services<H: tonic_health::pb::health_server::Health>(
         .add_service(health)
         .add_service(reflection)
         .add_service(reflection_v1alpha))
+}
+
+/// The domain's budgets, with pages that fit in a gRPC message.
+fn budgets_of(config: &Config) -> Budgets {
+    Budgets {
+        max_page_bytes: config.max_page_bytes,
+        stream_send_bytes: config.stream_send_bytes,
+        stream_idle_timeout: config.stream_idle_timeout,
+    }
+    .fitting_messages_of(config.max_message_bytes)
 }
 
 fn is_grpc<B>(request: &Request<B>) -> bool {

@@ -24,7 +24,8 @@ use crate::transcode::binding::Bindings;
 use crate::transcode::call::CallPath;
 use crate::transcode::deadline::Deadlines;
 use crate::transcode::gateway::{Gateway, Inner};
-use crate::transcode::interceptor::{Chain, Interceptor};
+use crate::transcode::interceptor::{CallLimits, Chain, Interceptor};
+use crate::transcode::request::{BodyBudget, DEFAULT_MAX_IN_FLIGHT_BODY_BYTES};
 use crate::transcode::response::Renderer;
 use crate::transcode::setup_error::SetupError;
 
@@ -55,6 +56,8 @@ pub struct GatewayBuilder {
     interceptors: Vec<Arc<dyn Interceptor>>,
     deadlines: Deadlines,
     max_body_bytes: usize,
+    call_limits: CallLimits,
+    max_in_flight_body_bytes: usize,
 }
 
 enum BindingSource {
@@ -71,6 +74,8 @@ impl GatewayBuilder {
             interceptors: Vec::new(),
             deadlines: Deadlines::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            call_limits: CallLimits::default(),
+            max_in_flight_body_bytes: DEFAULT_MAX_IN_FLIGHT_BODY_BYTES,
         }
     }
 
@@ -86,6 +91,23 @@ impl GatewayBuilder {
     /// bytes; larger ones get 413 (or INVALID_ARGUMENT naming the line).
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// The caps on calls in flight and streams open, on both faces (the
+    /// gRPC face where wrapped in [`Gateway::grpc_layer`]); past one a call
+    /// is shed with UNAVAILABLE and `Retry-After` (REST 503). By default no
+    /// caps.
+    pub fn call_limits(mut self, limits: CallLimits) -> Self {
+        self.call_limits = limits;
+        self
+    }
+
+    /// The bytes of REST request bodies held at once, across requests; a
+    /// body that does not fit is refused with 503 and `Retry-After`.
+    /// Default [`DEFAULT_MAX_IN_FLIGHT_BODY_BYTES`] (32 MiB).
+    pub fn max_in_flight_body_bytes(mut self, limit: usize) -> Self {
+        self.max_in_flight_body_bytes = limit;
         self
     }
 
@@ -141,11 +163,12 @@ impl GatewayBuilder {
                 renderer: Renderer::new(bindings.pool.clone()),
                 calls: CallPath {
                     backend: Backend::new(self.routes, direct),
-                    chain: Chain::new(self.interceptors),
+                    chain: Chain::new(self.interceptors, self.call_limits),
                     deadlines: self.deadlines,
                 },
                 bindings,
                 max_body_bytes: self.max_body_bytes,
+                body_budget: BodyBudget::new(self.max_in_flight_body_bytes),
             }),
         })
     }

@@ -20,7 +20,9 @@ use crate::transcode::call::{CallPath, Caller, RequestSource, Weaver};
 use crate::transcode::error::HttpError;
 use crate::transcode::interceptor::{Face, GrpcChainLayer};
 use crate::transcode::metadata::add_response_headers;
-use crate::transcode::request::{self, BodyKind, HttpRequestParts, check_content_type, collect_body};
+use crate::transcode::request::{
+    self, BodyBudget, BodyKind, BodyShare, HttpRequestParts, check_content_type, collect_body,
+};
 use crate::transcode::request_id::{self, X_REQUEST_ID};
 use crate::transcode::response::Renderer;
 use crate::transcode::routing::Lookup;
@@ -42,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) calls: CallPath,
     pub(crate) renderer: Renderer,
     pub(crate) max_body_bytes: usize,
+    /// The bytes of REST request bodies held at once.
+    pub(crate) body_budget: BodyBudget,
 }
 
 impl Gateway {
@@ -111,16 +115,28 @@ impl Gateway {
             }
             Lookup::NotFound => return Err(HttpError::not_found(&parts.method, path)),
         };
-        let source = if binding.method.is_client_streaming() {
+        // The body's share of the budget is held until the call is answered.
+        let (source, _body_share) = if binding.method.is_client_streaming() {
             check_content_type(&parts.headers, BodyKind::Ndjson)?;
-            RequestSource::Payloads {
+            let payloads = RequestSource::Payloads {
                 weaver: weaver(binding, &segments, &parts),
                 unit: "line",
                 payloads: ndjson::lines(body, inner.max_body_bytes).boxed(),
-            }
+            };
+            (payloads, BodyShare::default())
         } else {
-            let body = collect_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
-            RequestSource::One(weave(binding, &segments, &parts, &body)?)
+            let (body, share) = collect_body(
+                body,
+                &parts.headers,
+                &binding.body,
+                inner.max_body_bytes,
+                &inner.body_budget,
+            )
+            .await?;
+            (
+                RequestSource::One(weave(binding, &segments, &parts, &body)?),
+                share,
+            )
         };
         let caller = caller(&parts, Face::Rest, span);
         let call = inner.calls.start(binding, caller, &parts.headers, source).await?;

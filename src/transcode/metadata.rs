@@ -32,6 +32,8 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 
 /// Metadata keys that never come back as `Grpc-Metadata-` headers.
 const NOT_RETURNED: &[&str] = &[
+    // Answered as `Retry-After` itself (see `error`).
+    "retry-after",
     "content-type",
     "content-length",
     "te",

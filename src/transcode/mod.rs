@@ -47,6 +47,8 @@ pub use backend::direct;
 pub use binding::Bindings;
 pub use builder::{DEFAULT_MAX_BODY_BYTES, GatewayBuilder};
 pub use gateway::Gateway;
+pub use interceptor::CallLimits;
+pub use request::DEFAULT_MAX_IN_FLIGHT_BODY_BYTES;
 pub use setup_error::SetupError;
 
 /// The engine's own test service, `gateway.test.Library`, for unit tests.

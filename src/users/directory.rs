@@ -6,6 +6,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use prost::Message as _;
+
+use super::budgets::{Budgets, rows_that_fit};
 use super::errors::UserError;
 use super::filter::{self, Filter};
 use super::listing::{ListQuery, OrderBy};
@@ -27,13 +30,23 @@ const MAX_PAGE_SIZE: usize = 1000;
 pub(crate) struct UserDirectory {
     pub(super) store: Arc<dyn Store>,
     tokens: PageTokens,
+    pub(super) budgets: Budgets,
 }
 
 impl UserDirectory {
     /// A service over `store`, signing page tokens with the store's key.
     pub(crate) fn new(store: Arc<dyn Store>) -> Self {
         let tokens = PageTokens::new(store.page_token_key());
-        Self { store, tokens }
+        Self {
+            store,
+            tokens,
+            budgets: Budgets::default(),
+        }
+    }
+
+    /// The same service with these budgets.
+    pub(crate) fn with_budgets(self, budgets: Budgets) -> Self {
+        Self { budgets, ..self }
     }
 
     pub(super) async fn create(&self, request: CreateUserRequest) -> Result<User, UserError> {
@@ -179,12 +192,18 @@ impl UserDirectory {
                 order_by,
                 after,
                 limit: limit + 1,
+                max_bytes: Some(self.budgets.max_page_bytes),
                 count_total: true,
             })
             .await?;
         let mut rows = page.rows;
-        let next_page_token = if rows.len() > limit {
-            rows.truncate(limit);
+        let kept = rows_that_fit(
+            rows.iter().map(|(user, _)| user.encoded_len()),
+            limit,
+            self.budgets.max_page_bytes,
+        );
+        let next_page_token = if rows.len() > kept {
+            rows.truncate(kept);
             rows.last()
                 .map(|(_, cursor)| self.tokens.encode(cursor, &request.filter, &request.order_by))
                 .unwrap_or_default()

@@ -121,6 +121,9 @@ pub(crate) struct ListQuery {
     /// Resume strictly after this row (in `order_by` order).
     pub(crate) after: Option<Cursor>,
     pub(crate) limit: usize,
+    /// The encoded bytes of the page's users: the store stops reading after
+    /// the first user that passes it (so the caller sees there is more).
+    pub(crate) max_bytes: Option<usize>,
     /// Whether to count every matching user (`ListedPage::total_size`);
     /// a stream walking page after page does not need it.
     pub(crate) count_total: bool,

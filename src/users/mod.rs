@@ -4,6 +4,9 @@
 //! - [`directory`] — the domain logic ([`UserDirectory`]): ids,
 //!   timestamps, masks, etags, listings; [`streams`] adds the streaming
 //!   calls and [`service`] is the tonic `UserService` over both.
+//! - [`budgets`] — the bytes a page and a stream may hold, and how long a
+//!   stream waits on its reader.
+//! - [`send_budget`] — a stream's outgoing messages under its budget.
 //! - [`validation`] — checks a create request and collects every violation.
 //! - [`errors`] — domain errors and their one conversion to `tonic::Status`.
 //! - [`mask`] — `UpdateUser` field masks: resolve, imply, apply.
@@ -17,6 +20,7 @@
 //!   schema, row mapping, filter SQL, writer thread, background
 //!   checkpoints and read cache, each in a file of its own.
 
+mod budgets;
 mod directory;
 mod errors;
 mod field_names;
@@ -24,12 +28,14 @@ mod filter;
 mod listing;
 mod mask;
 mod page_token;
+mod send_budget;
 mod service;
 mod sqlite;
 mod store;
 mod streams;
 mod validation;
 
+pub(crate) use budgets::Budgets;
 pub(crate) use directory::UserDirectory;
 pub(crate) use sqlite::{SqliteStore, StoreFigures};
 pub(crate) use store::Store;

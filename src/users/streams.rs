@@ -1,29 +1,31 @@
 //! The streaming RPCs of [`UserDirectory`]: `StreamUsers` (server stream),
 //! `BulkCreateUsers` (client stream) and `SyncUsers` (bidirectional).
 //!
-//! Responses go through a small bounded channel, so a slow reader slows the
-//! producer instead of growing memory, and a reader that goes away (the
-//! channel closes) stops the work at the next message.
+//! Responses go through a channel under the stream's send budget
+//! (`send_budget`), so a slow reader slows the producer instead of growing
+//! memory, a stalled one ends the stream, and a reader that goes away stops
+//! the work at the next message. `StreamUsers` reads its pages under the
+//! same budget in bytes.
 
 use std::pin::Pin;
 
 use futures_util::Stream;
-use tokio::sync::mpsc;
+use prost::Message as _;
 use tonic::{Status, Streaming};
 
 use super::directory::{UserDirectory, parse_query};
 use super::errors::{UserError, rpc_status};
 use super::listing::ListQuery;
+use super::send_budget::budgeted_channel;
 use crate::proto::users::v1::sync_request::Operation;
 use crate::proto::users::v1::{
     BulkCreateFailure, BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, StreamUsersRequest,
     SyncRequest, SyncResponse, SyncStatus, UpdateUserRequest, User,
 };
 
-/// Users read from the store per round trip while streaming.
+/// Users read from the store per round trip while streaming (fewer when
+/// they pass the stream's send budget in bytes).
 const STREAM_PAGE: usize = 256;
-/// Messages buffered between a producer and a slow reader.
-const CHANNEL_CAPACITY: usize = 16;
 
 /// A boxed response stream, as the generated service trait wants it.
 pub(crate) type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -36,14 +38,16 @@ impl UserDirectory {
         request: StreamUsersRequest,
     ) -> Result<ResponseStream<User>, UserError> {
         let (filter, order_by) = parse_query(&request.filter, &request.order_by)?;
-        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let (sender, stream) = budgeted_channel(&self.budgets);
         let store = self.store.clone();
+        let max_bytes = self.budgets.stream_send_bytes;
         tokio::spawn(async move {
             let mut query = ListQuery {
                 filter,
                 order_by,
                 after: None,
                 limit: STREAM_PAGE,
+                max_bytes: Some(max_bytes),
                 count_total: false,
             };
             loop {
@@ -54,10 +58,12 @@ impl UserDirectory {
                         return;
                     }
                 };
-                let last_page = page.rows.len() < STREAM_PAGE;
+                // A page cut short by its bytes is not the last.
+                let page_bytes: usize = page.rows.iter().map(|(user, _)| user.encoded_len()).sum();
+                let last_page = page.rows.len() < STREAM_PAGE && page_bytes <= max_bytes;
                 for (user, cursor) in page.rows {
-                    if sender.send(Ok(user)).await.is_err() {
-                        tracing::debug!("StreamUsers cancelled: the reader went away");
+                    if let Err(stopped) = sender.send(Ok(user)).await {
+                        tracing::debug!(?stopped, "StreamUsers stopped: its reader went away or stalled");
                         return;
                     }
                     query.after = Some(cursor);
@@ -67,7 +73,7 @@ impl UserDirectory {
                 }
             }
         });
-        Ok(channel_stream(receiver))
+        Ok(stream)
     }
 
     /// Creates a user per request; failures are reported by index.
@@ -92,7 +98,7 @@ impl UserDirectory {
 
     /// Applies each request as it arrives and answers it at once.
     pub(super) fn sync(&self, mut requests: Streaming<SyncRequest>) -> ResponseStream<SyncResponse> {
-        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let (sender, stream) = budgeted_channel(&self.budgets);
         let directory = self.clone();
         tokio::spawn(async move {
             let mut index = 0;
@@ -106,14 +112,14 @@ impl UserDirectory {
                     }
                 };
                 let answer = directory.apply(index, request).await;
-                if sender.send(Ok(answer)).await.is_err() {
-                    tracing::debug!("SyncUsers cancelled: the client went away");
+                if let Err(stopped) = sender.send(Ok(answer)).await {
+                    tracing::debug!(?stopped, "SyncUsers stopped: its client went away or stalled");
                     return;
                 }
                 index += 1;
             }
         });
-        channel_stream(receiver)
+        stream
     }
 
     async fn apply(&self, index: i32, request: SyncRequest) -> SyncResponse {
@@ -192,11 +198,4 @@ impl UserDirectory {
             .await?;
         Ok((SyncStatus::Updated, Some(updated)))
     }
-}
-
-fn channel_stream<T: Send + 'static>(receiver: mpsc::Receiver<Result<T, Status>>) -> ResponseStream<T> {
-    Box::pin(futures_util::stream::unfold(
-        receiver,
-        |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
-    ))
 }

@@ -40,4 +40,4 @@ pub use raw_http::{RawResponse, body_chunk};
 pub use rest::{RequestBody, assert_error_body, form_encode, json_body, json_response};
 pub use server::{TestServer, database_in};
 pub use stub::{StreamMode, StubService, stub_user};
-pub use users::{bulk_create, create_request, full_request};
+pub use users::{bulk_create, create_request, full_request, large_request};

@@ -47,3 +47,13 @@ where
         .expect("BulkCreateUsers")
         .into_inner()
 }
+
+/// A request of about `bytes` encoded bytes (the padding is a tag), the
+/// `n`th of its kind.
+pub fn large_request(n: usize, bytes: usize) -> CreateUserRequest {
+    create_request(
+        &format!("Large {n}"),
+        &format!("large.{n}@example.com"),
+        &[&"x".repeat(bytes)],
+    )
+}

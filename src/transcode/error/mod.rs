@@ -10,6 +10,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Serialize;
 use tonic::Code;
 
+use crate::transcode::interceptor::RETRY_AFTER;
 use crate::transcode::metadata::add_response_headers;
 use crate::transcode::proto::google::rpc::Status as RpcStatus;
 
@@ -140,6 +141,12 @@ impl HttpError {
         self
     }
 
+    /// The HTTP status this error is answered with.
+    #[cfg(test)]
+    pub(crate) fn http_status(&self) -> StatusCode {
+        self.http_status
+    }
+
     pub(crate) fn code(&self) -> Code {
         self.status.code()
     }
@@ -190,6 +197,10 @@ impl HttpError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         // What the service set on its failure comes back as on a success.
         add_response_headers(self.status.metadata().as_ref(), headers);
+        // A shed call's retry delay is HTTP's own header.
+        if let Some(delay) = self.status.metadata().as_ref().get(RETRY_AFTER) {
+            headers.insert(header::RETRY_AFTER, delay.clone());
+        }
         if !self.allow.is_empty() {
             let names: Vec<&str> = self.allow.iter().map(Method::as_str).collect();
             if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {

@@ -12,9 +12,12 @@
 //! error). It is told how the call ended (code and duration; for a stream,
 //! when the stream ends).
 //!
+//! - `admission` — the caps on calls in flight and open streams, the
+//!   chain's last step;
 //! - `grpc_layer` — the chain as a tower layer for the gRPC face;
 //! - `observed_body` — its response bodies, watched to the end.
 
+mod admission;
 mod grpc_layer;
 mod observed_body;
 
@@ -25,6 +28,9 @@ use std::time::{Duration, Instant};
 use http::Extensions;
 use tonic::metadata::MetadataMap;
 
+pub use admission::CallLimits;
+use admission::{Admission, Slots};
+pub(crate) use admission::{RETRY_AFTER, unavailable_for};
 pub use grpc_layer::{GrpcChain, GrpcChainLayer};
 
 /// Which face a call came through (the `protocol` of metrics and logs).
@@ -142,22 +148,25 @@ pub trait Interceptor: Send + Sync + 'static {
     }
 }
 
-/// The interceptors, in order. Cheap to clone.
+/// The interceptors, in order, then admission. Cheap to clone.
 #[derive(Clone, Default)]
 pub(crate) struct Chain {
     interceptors: Arc<[Arc<dyn Interceptor>]>,
+    admission: Arc<Admission>,
 }
 
 impl Chain {
-    pub(crate) fn new(interceptors: Vec<Arc<dyn Interceptor>>) -> Self {
+    pub(crate) fn new(interceptors: Vec<Arc<dyn Interceptor>>, limits: CallLimits) -> Self {
         Chain {
             interceptors: interceptors.into(),
+            admission: Arc::new(Admission::new(limits)),
         }
     }
 
     /// Runs every interceptor's `on_call`; the first rejection stops the
-    /// call. The guard reports the end to every interceptor that saw the
-    /// start, whatever happens next.
+    /// call. Then the call takes its slots, or is shed. The guard reports
+    /// the end to every interceptor that saw the start, whatever happens
+    /// next, and gives the slots back.
     pub(crate) fn start(
         &self,
         call: CallInfo,
@@ -170,10 +179,18 @@ impl Chain {
             started: Instant::now(),
             code: None,
             seen: 0,
+            _slots: Slots::default(),
         };
         for interceptor in self.interceptors.iter() {
             guard.seen += 1;
             if let Err(status) = interceptor.on_call(&guard.call, metadata, extensions) {
+                guard.finish(status.code());
+                return Err(status);
+            }
+        }
+        match self.admission.admit(&guard.call) {
+            Ok(slots) => guard._slots = slots,
+            Err(status) => {
                 guard.finish(status.code());
                 return Err(status);
             }
@@ -190,6 +207,8 @@ pub(crate) struct CallGuard {
     started: Instant,
     code: Option<tonic::Code>,
     seen: usize,
+    /// Held for the call's whole life (a stream's too).
+    _slots: Slots,
 }
 
 impl CallGuard {

@@ -1,28 +1,33 @@
 //! The HTTP request body, read before the weave: whole, under the size
 //! limit (413 past it, whether declared by `Content-Length` or found while
-//! reading), with its media type checked against what the binding reads
-//! and no `Content-Encoding` left (415 otherwise: a server in front of the
-//! gateway decodes the encodings it accepts, and the limit then counts the
-//! decoded bytes).
+//! reading) and within the in-flight body budget (503 past it, see
+//! `body_budget`), with its media type checked against what the binding
+//! reads and no `Content-Encoding` left (415 otherwise: a server in front
+//! of the gateway decodes the encodings it accepts, and the limit then
+//! counts the decoded bytes).
 //!
-//! The limit is `http_body_util::Limited`; this module adds only the early
-//! `Content-Length` check and the gateway's own error bodies.
+//! The limit is `http_body_util::Limited`; this module adds the early
+//! `Content-Length` check, the budget and the gateway's own error bodies.
 
 use axum::body::Body;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, header};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
+use super::body_budget::{BodyBudget, BodyShare};
 use crate::transcode::binding::BodySelector;
 use crate::transcode::error::HttpError;
 
-/// Reads the whole body under the size limit, checking that a body the
-/// binding reads is JSON.
+/// Reads the whole body under the size limit and the budget, checking that
+/// a body the binding reads is JSON. The share of the budget is held until
+/// dropped (when the call is answered).
 pub(crate) async fn collect_body(
     body: Body,
     headers: &HeaderMap,
     selector: &BodySelector,
     limit: usize,
-) -> Result<bytes::Bytes, HttpError> {
+    budget: &BodyBudget,
+) -> Result<(Bytes, BodyShare), HttpError> {
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -30,21 +35,69 @@ pub(crate) async fn collect_body(
     if declared_length.is_some_and(|length| length > limit as u64) {
         return Err(HttpError::payload_too_large(limit));
     }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(HttpError::payload_too_large(limit));
+    let mut share = BodyShare::default();
+    // A declared length (at most `limit`) is taken before reading; HTTP
+    // holds the body to it.
+    let declared_length = declared_length.map(|length| length as usize);
+    if let Some(length) = declared_length {
+        budget.take(&mut share, length)?;
+    }
+    let mut body = Limited::new(body, limit);
+    let mut read = Read::Empty;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            if error.downcast_ref::<LengthLimitError>().is_some() {
+                HttpError::payload_too_large(limit)
+            } else {
+                tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into()
+            }
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if declared_length.is_none() {
+            budget.take(&mut share, data.len())?;
         }
-        Err(error) => {
-            return Err(
-                tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into(),
-            );
-        }
-    };
+        read = read.append(data, declared_length);
+    }
+    let bytes = read.into_bytes();
     if !matches!(selector, BodySelector::None) && !bytes.is_empty() {
         check_content_type(headers, BodyKind::Json)?;
     }
-    Ok(bytes)
+    Ok((bytes, share))
+}
+
+/// A body read so far: one frame is kept as it came; more are joined.
+enum Read {
+    Empty,
+    One(Bytes),
+    Joined(BytesMut),
+}
+
+impl Read {
+    fn append(self, data: Bytes, declared_length: Option<usize>) -> Read {
+        match self {
+            Read::Empty => Read::One(data),
+            Read::One(first) => {
+                let mut joined = BytesMut::with_capacity(declared_length.unwrap_or(first.len() + data.len()));
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&data);
+                Read::Joined(joined)
+            }
+            Read::Joined(mut joined) => {
+                joined.extend_from_slice(&data);
+                Read::Joined(joined)
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Read::Empty => Bytes::new(),
+            Read::One(bytes) => bytes,
+            Read::Joined(joined) => joined.freeze(),
+        }
+    }
 }
 
 /// What an HTTP request body holds: one JSON message, or one per line.

@@ -15,10 +15,13 @@ use crate::transcode::binding::conventions::{fill_update_mask, if_match_tag};
 use crate::transcode::binding::{Binding, BodySelector, FieldPath, resolve_field_path, singular_message};
 
 mod body;
+mod body_budget;
 mod field_value;
 
 use crate::transcode::error::HttpError;
 pub(crate) use body::{BodyKind, check_content_type, collect_body};
+pub use body_budget::DEFAULT_MAX_IN_FLIGHT_BODY_BYTES;
+pub(crate) use body_budget::{BodyBudget, BodyShare};
 
 /// What the weave reads from the HTTP request.
 pub(crate) struct HttpRequestParts<'a> {

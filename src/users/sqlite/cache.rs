@@ -5,9 +5,10 @@
 //! Users are kept protobuf-encoded (a quarter of the memory of the
 //! decoded struct) and decoded on each hit.
 //!
-//! Bounded: two generations of at most `generation_size` entries each;
+//! Bounded: two generations of at most `generation_size` entries and
+//! `generation_bytes` bytes (encodings, ids and a per-entry overhead) each;
 //! when the young one is full it becomes the old one and the old one is
-//! dropped, and a hit in the old generation moves the entry back to the
+//! dropped (a user larger than a generation is not cached), and a hit in the old generation moves the entry back to the
 //! young one (an approximation of least-recently-used with O(1) work). A
 //! working set of up to `generation_size` users stays cached entirely.
 //!
@@ -32,7 +33,12 @@ use crate::users::store::Versioned;
 pub(super) struct UserCache {
     state: Mutex<State>,
     generation_size: usize,
+    generation_bytes: usize,
 }
+
+/// What an entry costs besides its id and encoding: the map slot, the
+/// key's and the box's headers (an estimate, on the high side).
+const ENTRY_OVERHEAD_BYTES: usize = 64;
 
 /// A cache miss, remembering when it happened.
 pub(super) struct Miss {
@@ -52,6 +58,11 @@ struct Encoded {
 }
 
 impl Encoded {
+    /// What keeping this entry under `id` costs.
+    fn bytes(&self, id: &str) -> usize {
+        self.user.len() + id.len() + ENTRY_OVERHEAD_BYTES
+    }
+
     fn new(stored: &Versioned) -> Self {
         Encoded {
             user: stored.user.encode_to_vec().into_boxed_slice(),
@@ -70,8 +81,8 @@ impl Encoded {
 
 #[derive(Default)]
 struct State {
-    young: HashMap<String, Encoded>,
-    old: HashMap<String, Encoded>,
+    young: Generation,
+    old: Generation,
     /// The ids being written (never cached meanwhile); outside the
     /// generations, so they are never evicted.
     writing: HashMap<String, Pin>,
@@ -79,12 +90,55 @@ struct State {
     generation: u64,
 }
 
+/// One generation: its entries and what they cost.
+#[derive(Default)]
+struct Generation {
+    entries: HashMap<String, Encoded>,
+    bytes: usize,
+}
+
+impl Generation {
+    fn get(&self, id: &str) -> Option<&Encoded> {
+        self.entries.get(id)
+    }
+
+    fn contains_key(&self, id: &str) -> bool {
+        self.entries.contains_key(id)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn insert(&mut self, key: String, entry: Encoded) {
+        let key_len = key.len();
+        self.bytes += entry.bytes(&key);
+        if let Some(replaced) = self.entries.insert(key, entry) {
+            // Not reached (callers remove the id first); kept exact anyway.
+            self.bytes -= replaced.user.len() + key_len + ENTRY_OVERHEAD_BYTES;
+        }
+    }
+
+    fn remove_entry(&mut self, id: &str) -> Option<(String, Encoded)> {
+        let removed = self.entries.remove_entry(id)?;
+        self.bytes -= removed.1.bytes(&removed.0);
+        Some(removed)
+    }
+
+    fn remove(&mut self, id: &str) {
+        self.remove_entry(id);
+    }
+}
+
 impl UserCache {
-    /// A cache of up to twice `generation_size` users; 0 disables caching.
-    pub(super) fn new(generation_size: usize) -> Self {
+    /// A cache of up to twice `generation_size` users and twice
+    /// `generation_bytes` bytes; 0 for either disables caching.
+    pub(super) fn new(generation_size: usize, generation_bytes: usize) -> Self {
+        let generation_size = if generation_bytes == 0 { 0 } else { generation_size };
         UserCache {
             state: Mutex::new(State::default()),
             generation_size,
+            generation_bytes,
         }
     }
 
@@ -168,7 +222,11 @@ impl UserCache {
     }
 
     fn insert_young(&self, state: &mut State, key: String, entry: Encoded) {
-        if state.young.len() >= self.generation_size {
+        let bytes = entry.bytes(&key);
+        if bytes > self.generation_bytes {
+            return;
+        }
+        if state.young.len() >= self.generation_size || state.young.bytes + bytes > self.generation_bytes {
             // The young generation ages; the old one is dropped.
             state.old = std::mem::take(&mut state.young);
         }
@@ -213,7 +271,7 @@ mod tests {
 
     #[test]
     fn a_fill_after_a_miss_is_served() {
-        let cache = UserCache::new(8);
+        let cache = UserCache::new(8, usize::MAX);
         read_through(&cache, "a", 1);
         assert_eq!(cached_revision(&cache, "a"), Some(1));
     }
@@ -242,7 +300,7 @@ mod tests {
             ),
         ];
         for (between, action, expected) in cases {
-            let cache = UserCache::new(8);
+            let cache = UserCache::new(8, usize::MAX);
             let miss = cache.get("a").err().unwrap();
             action(&cache);
             cache.fill(miss, &user("a", 1));
@@ -252,7 +310,7 @@ mod tests {
 
     #[test]
     fn writes_pin_the_id_and_install_what_they_committed() {
-        let cache = UserCache::new(8);
+        let cache = UserCache::new(8, usize::MAX);
         read_through(&cache, "a", 1);
         cache.begin_write("a");
         assert_eq!(
@@ -273,7 +331,7 @@ mod tests {
 
     #[test]
     fn overlapping_writes_install_nothing() {
-        let cache = UserCache::new(8);
+        let cache = UserCache::new(8, usize::MAX);
         cache.begin_write("a");
         cache.begin_write("a");
         cache.end_write("a", Some(&user("a", 3)));
@@ -288,7 +346,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_bounded_and_keeps_recently_used_entries() {
-        let cache = UserCache::new(2);
+        let cache = UserCache::new(2, usize::MAX);
         for n in 0..100 {
             let id = format!("u{n}");
             read_through(&cache, &id, 1);
@@ -305,8 +363,39 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_stays_bounded_in_bytes() {
+        // (bytes per generation, name bytes per user, users kept at most)
+        let cases = [
+            (10_000, 100, 2 * 10_000 / (100 + 64)),
+            (10_000, 4_000, 4),
+            (10_000, 20_000, 0),
+            (0, 10, 0),
+        ];
+        for (generation_bytes, name_bytes, most) in cases {
+            let cache = UserCache::new(1_000, generation_bytes);
+            for n in 0..200 {
+                let id = format!("u{n}");
+                let miss = cache.get(&id).expect_err("not cached yet");
+                let mut stored = user(&id, 1);
+                stored.user.name = "x".repeat(name_bytes);
+                cache.fill(miss, &stored);
+                let state = cache.lock();
+                assert!(
+                    state.young.bytes <= generation_bytes && state.old.bytes <= generation_bytes,
+                    "{generation_bytes} {name_bytes} after u{n}"
+                );
+                let kept = state.young.len() + state.old.len();
+                assert!(
+                    kept <= most,
+                    "{generation_bytes} {name_bytes}: {kept} kept after u{n}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn pins_survive_eviction() {
-        let cache = UserCache::new(1);
+        let cache = UserCache::new(1, usize::MAX);
         cache.begin_write("pinned");
         for n in 0..10 {
             let id = format!("u{n}");
@@ -318,7 +407,7 @@ mod tests {
 
     #[test]
     fn a_zero_capacity_caches_nothing() {
-        let cache = UserCache::new(0);
+        let cache = UserCache::new(0, usize::MAX);
         read_through(&cache, "a", 1);
         cache.begin_write("a");
         cache.end_write("a", Some(&user("a", 2)));

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::Ordering;
 
+use prost::Message as _;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
@@ -13,6 +14,7 @@ use super::SqliteStore;
 use super::filter_sql::{Sql, after_sql, filter_sql, is_indexed, order_sql, sort_columns_sql};
 use super::rows::{COLUMN_COUNT, COLUMNS, UserRow};
 use super::schema::internal;
+use crate::proto::users::v1::User;
 use crate::users::listing::{Cursor, KeyValue, ListQuery};
 use crate::users::store::{ListedPage, StoreError};
 
@@ -54,6 +56,7 @@ impl SqliteStore {
         page_params.push(Value::Integer(limit));
         let key_count = query.order_by.keys.len();
         let bounded = is_bounded(&query);
+        let max_bytes = query.max_bytes;
         let read_page = move |conn: &Connection| {
             // One read transaction when counting too: the page and the
             // count see one snapshot.
@@ -78,17 +81,20 @@ impl SqliteStore {
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Ok((user, keys))
                 })
-                .map_err(internal)?
-                .map(|row| {
-                    let (user, keys) = row.map_err(internal)?;
-                    let user = user.into_user()?;
-                    let cursor = Cursor {
-                        keys,
-                        id: user.id.clone(),
-                    };
-                    Ok((user, cursor))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
+                .map_err(internal)?;
+            let mut page = PageRows::new(max_bytes);
+            for row in rows {
+                let (user, keys) = row.map_err(internal)?;
+                let user = user.into_user()?;
+                let cursor = Cursor {
+                    keys,
+                    id: user.id.clone(),
+                };
+                if page.push(user, cursor) == Full::Yes {
+                    break;
+                }
+            }
+            let rows = page.rows;
             drop(stmt);
             let total_size = match total {
                 Total::Counted { sql, params } => conn
@@ -107,6 +113,41 @@ impl SqliteStore {
             self.read_point(read_page).await
         } else {
             self.read(read_page).await
+        }
+    }
+}
+
+/// The rows of a page read so far, and their encoded bytes.
+struct PageRows {
+    rows: Vec<(User, Cursor)>,
+    bytes: usize,
+    max_bytes: Option<usize>,
+}
+
+/// Whether a page has passed its bytes: read no more rows.
+#[derive(Debug, PartialEq, Eq)]
+enum Full {
+    Yes,
+    No,
+}
+
+impl PageRows {
+    fn new(max_bytes: Option<usize>) -> Self {
+        PageRows {
+            rows: Vec::new(),
+            bytes: 0,
+            max_bytes,
+        }
+    }
+
+    /// Adds a row; full once past the bytes with at least two rows (a
+    /// page always has a first user, and the caller must see what follows).
+    fn push(&mut self, user: User, cursor: Cursor) -> Full {
+        self.bytes = self.bytes.saturating_add(user.encoded_len());
+        self.rows.push((user, cursor));
+        match self.max_bytes {
+            Some(max_bytes) if self.bytes > max_bytes && self.rows.len() >= 2 => Full::Yes,
+            _ => Full::No,
         }
     }
 }
@@ -158,6 +199,7 @@ mod tests {
                 order_by: OrderBy::parse(order_by).unwrap(),
                 after: None,
                 limit,
+                max_bytes: None,
                 count_total: true,
             };
             assert_eq!(

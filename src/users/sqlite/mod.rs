@@ -40,8 +40,12 @@ const MIN_READERS: usize = 2;
 const MAX_READERS: usize = 8;
 
 /// The read cache keeps every user of a working set up to this size, and
-/// never more than twice as many (about 0.4 KiB each).
+/// never more than twice as many (about 0.4 KiB each), nor more than its
+/// bytes.
 const CACHE_GENERATION: usize = 16_384;
+/// The read cache's bytes of the tests' stores (64 MiB, the server's default).
+#[cfg(test)]
+const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A user store in one SQLite database file.
 #[derive(Clone)]
@@ -64,9 +68,16 @@ struct Inner {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`, with its parent
-    /// directory, and brings the schema up to date.
+    /// [`SqliteStore::open_with_cache_bytes`], with the default cache.
+    #[cfg(test)]
     pub(crate) fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with_cache_bytes(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (creating if needed) the database at `path`, with its parent
+    /// directory, and brings the schema up to date; its read cache keeps at
+    /// most `cache_bytes` (0 disables it).
+    pub(crate) fn open_with_cache_bytes(path: &Path, cache_bytes: usize) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|err| StoreError::Internal(format!("creating {}: {err}", parent.display())))?;
@@ -104,7 +115,7 @@ impl SqliteStore {
                 free_readers: Arc::new(Semaphore::new(reader_count)),
                 next_reader: AtomicUsize::new(0),
                 page_token_key,
-                cache: UserCache::new(CACHE_GENERATION),
+                cache: UserCache::new(CACHE_GENERATION, cache_bytes / 2),
                 user_count: AtomicI64::new(user_count),
                 figures,
             }),
