@@ -50,15 +50,17 @@ pub(crate) struct Admission {
     streams: Arc<AtomicUsize>,
 }
 
-/// The slots a call holds; given back when dropped.
+/// The slots a call holds (none where no cap applies); given back when
+/// dropped. No allocation: it is taken on every call.
 #[derive(Debug, Default)]
 pub(crate) struct Slots {
-    held: Vec<Arc<AtomicUsize>>,
+    call: Option<Arc<AtomicUsize>>,
+    stream: Option<Arc<AtomicUsize>>,
 }
 
 impl Drop for Slots {
     fn drop(&mut self) {
-        for counter in &self.held {
+        for counter in [&self.call, &self.stream].into_iter().flatten() {
             counter.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -78,10 +80,10 @@ impl Admission {
         if is_never_shed(&call.grpc_path) {
             return Ok(slots);
         }
-        take(&self.calls, self.limits.max_concurrent_calls, &mut slots)
+        slots.call = take(&self.calls, self.limits.max_concurrent_calls)
             .map_err(|limit| self.shed(format!("{limit} calls are in flight")))?;
         if call.kind != CallKind::Unary {
-            take(&self.streams, self.limits.max_open_streams, &mut slots)
+            slots.stream = take(&self.streams, self.limits.max_open_streams)
                 .map_err(|limit| self.shed(format!("{limit} streams are open")))?;
         }
         Ok(slots)
@@ -107,22 +109,16 @@ pub(crate) fn unavailable_for(what: &str, retry_after: Duration) -> tonic::Statu
     status
 }
 
-/// Takes a slot of `counter` unless `limit` are taken (then `Err(limit)`).
-fn take(counter: &Arc<AtomicUsize>, limit: Option<usize>, slots: &mut Slots) -> Result<(), usize> {
-    match limit {
-        None => {
-            counter.fetch_add(1, Ordering::AcqRel);
-        }
-        Some(limit) => {
-            counter
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
-                    (taken < limit).then_some(taken + 1)
-                })
-                .map_err(|_| limit)?;
-        }
-    }
-    slots.held.push(counter.clone());
-    Ok(())
+/// Takes a slot of `counter` unless `limit` are taken (then `Err(limit)`);
+/// nothing to take without a limit.
+fn take(counter: &Arc<AtomicUsize>, limit: Option<usize>) -> Result<Option<Arc<AtomicUsize>>, usize> {
+    let Some(limit) = limit else { return Ok(None) };
+    counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
+            (taken < limit).then_some(taken + 1)
+        })
+        .map_err(|_| limit)?;
+    Ok(Some(counter.clone()))
 }
 
 /// Health checks and reflection: what tells a balancer or a tool that the
