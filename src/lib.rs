@@ -2,6 +2,8 @@
 //!
 //! - [`server`] — `run(listener, config, shutdown)`: one port serving gRPC
 //!   (tonic: `users.v1.UserService`, health, reflection) and HTTP/JSON.
+//! - `serving` — the accept loop and connections: HTTP/1.1 and h2c on one
+//!   port, the connection cap, timeouts, HTTP/2 limits, the drain.
 //! - [`config`] — every knob, with defaults.
 //! - [`logging`] — text or JSON logs, one line per call, panics logged once.
 //! - `metrics` — the call metrics (one interceptor in the policy chain,
@@ -27,6 +29,7 @@ pub mod config;
 pub mod logging;
 pub(crate) mod metrics;
 pub mod server;
+pub(crate) mod serving;
 pub mod telemetry;
 pub mod transcode;
 pub(crate) mod users;

@@ -5,12 +5,10 @@
 //! generated OpenAPI document and Swagger UI; `GET /metrics` the metrics;
 //! everything else goes to the gateway. Shuts down gracefully.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::routing::get;
 use http::{HeaderValue, Request, Response, header};
 use prost_reflect::DescriptorPool;
@@ -26,6 +24,7 @@ use crate::metrics::{METRICS_PATH, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
+use crate::serving;
 use crate::telemetry::TraceContext;
 use crate::transcode::interceptor::Interceptor;
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
@@ -82,6 +81,7 @@ pub async fn run_with(
         .max_body_bytes(config.max_body_bytes)
         .default_timeout(config.default_timeout)
         .max_timeout(config.max_timeout)
+        .body_read_timeout(serving::enabled(config.body_read_timeout))
         .direct(UserServiceDirect(directory))
         .interceptor_arc(metrics.interceptor());
     if config.otlp_endpoint.is_some() {
@@ -104,24 +104,20 @@ pub async fn run_with(
             .layer(TraceLayer::new_for_http()),
         gateway,
     });
-    // Each connection's requests carry its peer address, for the chain.
-    let app = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, TcpListener>| {
-        let peer = ConnectInfo(*incoming.remote_addr());
+    // Each request carries its peer's address (`ConnectInfo`), for the chain.
+    let handler = move |request: Request<Body>| {
         let front = front.clone();
-        std::future::ready(Ok::<_, Infallible>(tower::service_fn(
-            move |mut request: Request<Body>| {
-                request.extensions_mut().insert(peer);
-                let front = front.clone();
-                async move { Ok::<_, Infallible>(front.serve(request).await) }
-            },
-        )))
-    });
-
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        async move { front.serve(request).await }
+    };
+    let settings = serving::Settings::of(&config);
+    serving::serve(listener, settings, handler, shutdown, || {
+        // The drain begins: readiness is to say "draining" from here on.
+    })
+    .await;
     if let Err(error) = store.close().await {
         tracing::error!(%error, "closing the database failed");
     }
-    served.map_err(ServerError::Io)
+    Ok(())
 }
 
 /// Where a request goes: gRPC to tonic, the documentation and metrics paths

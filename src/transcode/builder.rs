@@ -55,6 +55,7 @@ pub struct GatewayBuilder {
     interceptors: Vec<Arc<dyn Interceptor>>,
     deadlines: Deadlines,
     max_body_bytes: usize,
+    body_read_timeout: Option<Duration>,
 }
 
 enum BindingSource {
@@ -71,6 +72,7 @@ impl GatewayBuilder {
             interceptors: Vec::new(),
             deadlines: Deadlines::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            body_read_timeout: None,
         }
     }
 
@@ -86,6 +88,14 @@ impl GatewayBuilder {
     /// bytes; larger ones get 413 (or INVALID_ARGUMENT naming the line).
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// How long a request body may send nothing while the gateway waits
+    /// for it: a stalled body fails the call with 408 (DEADLINE_EXCEEDED
+    /// in-band once a stream answers). By default no limit.
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 
@@ -146,6 +156,7 @@ impl GatewayBuilder {
                 },
                 bindings,
                 max_body_bytes: self.max_body_bytes,
+                body_read_timeout: self.body_read_timeout,
             }),
         })
     }

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use futures_util::StreamExt as _;
@@ -42,6 +42,7 @@ pub(crate) struct Inner {
     pub(crate) calls: CallPath,
     pub(crate) renderer: Renderer,
     pub(crate) max_body_bytes: usize,
+    pub(crate) body_read_timeout: Option<Duration>,
 }
 
 impl Gateway {
@@ -109,9 +110,14 @@ impl Gateway {
             RequestSource::Payloads {
                 weaver: weaver(binding, &segments, &parts),
                 unit: "line",
-                payloads: ndjson::lines(body, inner.max_body_bytes).boxed(),
+                payloads: ndjson::lines(
+                    request::timed(body, inner.body_read_timeout),
+                    inner.max_body_bytes,
+                )
+                .boxed(),
             }
         } else {
+            let body = request::timed(body, inner.body_read_timeout);
             let body = collect_body(body, &parts.headers, &binding.body, inner.max_body_bytes).await?;
             RequestSource::One(weave(binding, &segments, &parts, &body)?)
         };

@@ -11,7 +11,7 @@
 //! - `endpoint.rs`: [`Endpoint`], where a server listens and its clients;
 //! - `ready.rs`: waiting until a server answers;
 //! - `rest.rs`: REST requests and reading their answers;
-//! - `users.rs`: creating users over gRPC;
+//! - `users.rs`: creating users over gRPC; `sync.rs`: a `SyncUsers` call;
 //! - `framing.rs`: NDJSON and SSE bodies; `raw_http.rs`: HTTP/1.1 by hand;
 //! - `guard.rs`: [`guarded`], so a hung wait fails instead of hanging.
 // Each test binary uses a different subset of the harness and its re-exports.
@@ -28,6 +28,7 @@ mod ready;
 mod rest;
 mod server;
 mod stub;
+mod sync;
 mod users;
 
 pub use child::GatewayProcess;
@@ -40,4 +41,5 @@ pub use raw_http::{RawResponse, body_chunk};
 pub use rest::{RequestBody, assert_error_body, form_encode, json_body, json_response};
 pub use server::{TestServer, database_in};
 pub use stub::{StreamMode, StubService, stub_user};
+pub use sync::{SyncCall, upsert};
 pub use users::{bulk_create, create_request, full_request};

@@ -103,6 +103,24 @@ impl HttpError {
         }
     }
 
+    /// Reading the request body failed: 408 if it stalled (DEADLINE_EXCEEDED
+    /// in a stream already answering), else INVALID_ARGUMENT.
+    pub(crate) fn body_read_failed(error: &(dyn std::error::Error + 'static)) -> Self {
+        if !crate::transcode::request::is_stall(error) {
+            return tonic::Status::invalid_argument(format!("reading the request body failed: {error}"))
+                .into();
+        }
+        HttpError {
+            status: tonic::Status::deadline_exceeded(format!(
+                "{error}; the body must arrive without stalling"
+            )),
+            http_status: StatusCode::REQUEST_TIMEOUT,
+            allow: Vec::new(),
+            cause: None,
+            request_id: None,
+        }
+    }
+
     /// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming `field`; the
     /// description is also the message, so it should name the field too.
     pub(crate) fn invalid_field(field: &str, description: &str) -> Self {

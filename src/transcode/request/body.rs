@@ -33,11 +33,7 @@ pub(crate) async fn collect_body(
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
             return Err(HttpError::payload_too_large(limit));
         }
-        Err(error) => {
-            return Err(
-                tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into(),
-            );
-        }
+        Err(error) => return Err(HttpError::body_read_failed(&*error)),
     };
     if !matches!(selector, BodySelector::None) && !bytes.is_empty() {
         check_content_type(headers, BodyKind::Json)?;

@@ -16,9 +16,11 @@ use crate::transcode::binding::{Binding, BodySelector, FieldPath, resolve_field_
 
 mod body;
 mod field_value;
+mod timed_body;
 
 use crate::transcode::error::HttpError;
 pub(crate) use body::{BodyKind, check_content_type, collect_body};
+pub(crate) use timed_body::{is_stall, timed};
 
 /// What the weave reads from the HTTP request.
 pub(crate) struct HttpRequestParts<'a> {
