@@ -77,11 +77,14 @@ pub async fn run_with(
     metrics.register_store(store.figures());
     // REST reaches the same service instance: unary methods directly, the
     // streaming ones through tonic.
+    // Set when the drain is over: the calls still open end.
+    let stop = serving::Stop::new();
     let mut builder = Gateway::builder_with_bindings(bindings, services.clone())
         .max_body_bytes(config.max_body_bytes)
         .default_timeout(config.default_timeout)
         .max_timeout(config.max_timeout)
         .body_read_timeout(serving::enabled(config.body_read_timeout))
+        .shutdown(stop.watch())
         .direct(UserServiceDirect(directory))
         .interceptor_arc(metrics.interceptor());
     if config.otlp_endpoint.is_some() {
@@ -110,7 +113,7 @@ pub async fn run_with(
         async move { front.serve(request).await }
     };
     let settings = serving::Settings::of(&config);
-    serving::serve(listener, settings, handler, shutdown, || {
+    serving::serve(listener, settings, stop, handler, shutdown, || {
         // The drain begins: readiness is to say "draining" from here on.
     })
     .await;

@@ -68,11 +68,29 @@ impl Settings {
     }
 }
 
+/// Set when the drain is over: connections close, and the calls still
+/// open end (gRPC streams here, REST calls in the gateway, which watches
+/// [`Stop::watch`]).
+pub(crate) struct Stop(watch::Sender<bool>);
+
+impl Stop {
+    pub(crate) fn new() -> Self {
+        Stop(watch::Sender::new(false))
+    }
+
+    /// Reads true once the drain is over.
+    pub(crate) fn watch(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+}
+
 /// Serves `listener` with `handler` until `shutdown` completes and the
-/// drain is over. `on_drain` is called once, when the drain begins.
+/// drain is over, then sets `stop`. `on_drain` is called once, when the
+/// drain begins.
 pub(crate) async fn serve<H, F>(
     listener: TcpListener,
     settings: Settings,
+    stop: Stop,
     handler: H,
     shutdown: impl Future<Output = ()>,
     on_drain: impl FnOnce(),
@@ -84,10 +102,9 @@ pub(crate) async fn serve<H, F>(
     let builder = Arc::new(connection::builder(&settings));
     let places = Arc::new(Semaphore::new(settings.max_connections));
     let (pressure, pressure_rx) = watch::channel(false);
-    let (closing, closing_rx) = watch::channel(false);
     let signals = connection::Signals {
         pressure: pressure_rx,
-        closing: closing_rx,
+        closing: stop.watch(),
     };
     let mut shutdown = std::pin::pin!(shutdown);
     let mut on_drain = Some(on_drain);
@@ -127,7 +144,7 @@ pub(crate) async fn serve<H, F>(
     }
     drop(listener); // No more connections are accepted.
     tracing::info!("drain over: closing the connections");
-    closing.send_replace(true);
+    stop.0.send_replace(true);
     let all = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
     if tokio::time::timeout(CLOSE_LIMIT, places.acquire_many(all))
         .await

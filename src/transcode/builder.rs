@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prost_reflect::DescriptorPool;
+use tokio::sync::watch;
 use tonic::service::Routes;
 
 use crate::transcode::backend::Backend;
@@ -56,6 +57,7 @@ pub struct GatewayBuilder {
     deadlines: Deadlines,
     max_body_bytes: usize,
     body_read_timeout: Option<Duration>,
+    shutdown: Option<watch::Receiver<bool>>,
 }
 
 enum BindingSource {
@@ -73,6 +75,7 @@ impl GatewayBuilder {
             deadlines: Deadlines::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             body_read_timeout: None,
+            shutdown: None,
         }
     }
 
@@ -96,6 +99,15 @@ impl GatewayBuilder {
     /// in-band once a stream answers). By default no limit.
     pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The server's stop: once `shutdown` reads true, every call still
+    /// open ends with UNAVAILABLE ("the server is shutting down"), in-band
+    /// for a stream that has answered (an NDJSON or SSE error frame, a
+    /// WebSocket error frame and close). By default calls are never ended.
+    pub fn shutdown(mut self, shutdown: watch::Receiver<bool>) -> Self {
+        self.shutdown = Some(shutdown);
         self
     }
 
@@ -153,6 +165,7 @@ impl GatewayBuilder {
                     backend: Backend::new(self.routes, direct),
                     chain: Chain::new(self.interceptors),
                     deadlines: self.deadlines,
+                    shutdown: self.shutdown,
                 },
                 bindings,
                 max_body_bytes: self.max_body_bytes,

@@ -13,6 +13,7 @@
 //! - `rest.rs`: REST requests and reading their answers;
 //! - `users.rs`: creating users over gRPC; `sync.rs`: a `SyncUsers` call;
 //! - `framing.rs`: NDJSON and SSE bodies; `raw_http.rs`: HTTP/1.1 by hand;
+//!   `websocket.rs`: WebSocket clients;
 //! - `guard.rs`: [`guarded`], so a hung wait fails instead of hanging.
 // Each test binary uses a different subset of the harness and its re-exports.
 #![allow(dead_code, unused_imports)]
@@ -30,6 +31,7 @@ mod server;
 mod stub;
 mod sync;
 mod users;
+mod websocket;
 
 pub use child::GatewayProcess;
 pub use collector::{CollectedSpan, Collector};
@@ -43,3 +45,4 @@ pub use server::{TestServer, database_in};
 pub use stub::{StreamMode, StubService, stub_user};
 pub use sync::{SyncCall, upsert};
 pub use users::{bulk_create, create_request, full_request};
+pub use websocket::{Socket, connect_socket, next_frame, send_text};
