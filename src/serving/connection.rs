@@ -47,12 +47,23 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 const HTTP2_STREAM_WINDOW: u32 = 64 * 1024;
 const HTTP2_CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
 
+/// hyper's own head limits, above the gateway's (`transcode/request/head.rs`)
+/// so that the gateway answers heads between the two with a
+/// `google.rpc.Status` body; past these, hyper answers 431 with no body
+/// (HTTP/1.1) or resets the stream (HTTP/2).
+const HARD_MAX_HEADERS: usize = 200;
+const HARD_MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+
 /// The protocol settings every connection shares.
 pub(crate) fn builder(settings: &Settings) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The watchdog times heads itself, from their first byte (hyper would
     // time the wait for the next request too).
-    builder.http1().header_read_timeout(None).keep_alive(true);
+    builder
+        .http1()
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .max_headers(HARD_MAX_HEADERS);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -62,7 +73,8 @@ pub(crate) fn builder(settings: &Settings) -> auto::Builder<TokioExecutor> {
         .initial_stream_window_size(HTTP2_STREAM_WINDOW)
         .initial_connection_window_size(HTTP2_CONNECTION_WINDOW)
         .keep_alive_interval(settings.keep_alive_interval)
-        .keep_alive_timeout(settings.keep_alive_timeout);
+        .keep_alive_timeout(settings.keep_alive_timeout)
+        .max_header_list_size(HARD_MAX_HEADER_LIST_BYTES);
     builder
 }
 

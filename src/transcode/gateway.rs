@@ -90,6 +90,7 @@ impl Gateway {
     ) -> Result<Response<Body>, HttpError> {
         let inner = &self.inner;
         let (parts, body) = request.into_parts();
+        request::check_head(&parts)?;
         if websocket::is_upgrade(&parts.headers) {
             return self.websocket(parts, span).await;
         }

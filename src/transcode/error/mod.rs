@@ -103,6 +103,27 @@ impl HttpError {
         }
     }
 
+    pub(crate) fn uri_too_long(limit: usize) -> Self {
+        let message = format!("the request URL is longer than the limit of {limit} bytes");
+        HttpError {
+            http_status: StatusCode::URI_TOO_LONG,
+            ..tonic::Status::invalid_argument(message).into()
+        }
+    }
+
+    /// `what` names the limit passed.
+    pub(crate) fn headers_too_large(what: &str) -> Self {
+        HttpError {
+            http_status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ..tonic::Status::invalid_argument(format!("the request has {what}")).into()
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn http_status(&self) -> StatusCode {
+        self.http_status
+    }
+
     /// Reading the request body failed: 408 if it stalled (DEADLINE_EXCEEDED
     /// in a stream already answering), else INVALID_ARGUMENT.
     pub(crate) fn body_read_failed(error: &(dyn std::error::Error + 'static)) -> Self {

@@ -16,10 +16,12 @@ use crate::transcode::binding::{Binding, BodySelector, FieldPath, resolve_field_
 
 mod body;
 mod field_value;
+mod head;
 mod timed_body;
 
 use crate::transcode::error::HttpError;
 pub(crate) use body::{BodyKind, check_content_type, collect_body};
+pub(crate) use head::check_head;
 pub(crate) use timed_body::{is_stall, timed};
 
 /// What the weave reads from the HTTP request.
