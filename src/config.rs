@@ -189,6 +189,26 @@ mod tests {
     }
 
     #[test]
+    fn the_flags_defaults_are_those_of_with_database() {
+        use clap::Parser as _;
+        let parsed = Config::try_parse_from(["gateway"]).expect("no flags parse");
+        let built = Config::with_database(DEFAULT_DATABASE);
+        let connection_knobs = |config: &Config| {
+            (
+                config.header_read_timeout,
+                config.idle_timeout,
+                config.body_read_timeout,
+                config.max_concurrent_streams,
+                config.http2_keepalive_interval,
+                config.http2_keepalive_timeout,
+                config.max_connections,
+                config.drain_timeout,
+            )
+        };
+        assert_eq!(connection_knobs(&parsed), connection_knobs(&built));
+    }
+
+    #[test]
     fn otlp_endpoints_are_plain_http_urls_with_a_host() {
         let cases = [
             ("http://127.0.0.1:4317", true),
