@@ -43,8 +43,9 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves REST and gRPC on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish and closes the database.
+/// Serves REST and gRPC on `listener` until `shutdown` completes, then
+/// drains (`--drain-timeout`: still serving), ends the calls still open
+/// and closes the database.
 pub async fn run(
     listener: TcpListener,
     config: Config,

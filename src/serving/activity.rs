@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
 /// The protocol a connection speaks, known from its first bytes.
@@ -132,15 +132,22 @@ impl Drop for RequestGuard {
     }
 }
 
-/// A socket whose reads are reported to its [`Activity`].
+/// A socket whose reads are reported to its [`Activity`], holding its
+/// place under the connection cap until it is dropped (which, for an
+/// upgraded connection, is when the WebSocket closes).
 pub(crate) struct Watched<S> {
     inner: S,
     activity: Arc<Activity>,
+    _place: OwnedSemaphorePermit,
 }
 
 impl<S> Watched<S> {
-    pub(crate) fn new(inner: S, activity: Arc<Activity>) -> Self {
-        Watched { inner, activity }
+    pub(crate) fn new(inner: S, activity: Arc<Activity>, place: OwnedSemaphorePermit) -> Self {
+        Watched {
+            inner,
+            activity,
+            _place: place,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 
 use crate::serving::Settings;
 use crate::serving::activity::{Activity, Watched};
@@ -92,6 +92,7 @@ pub(crate) struct Signals {
 pub(crate) async fn serve<H, F>(
     stream: TcpStream,
     peer: SocketAddr,
+    place: OwnedSemaphorePermit,
     builder: &auto::Builder<TokioExecutor>,
     settings: &Settings,
     handler: H,
@@ -101,7 +102,7 @@ pub(crate) async fn serve<H, F>(
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let activity = Activity::new();
-    let io = TokioIo::new(Watched::new(stream, activity.clone()));
+    let io = TokioIo::new(Watched::new(stream, activity.clone(), place));
     let service = {
         let activity = activity.clone();
         let closing = signals.closing.clone();

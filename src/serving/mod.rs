@@ -135,8 +135,7 @@ pub(crate) async fn serve<H, F>(
                     let (builder, settings, handler, signals) =
                         (builder.clone(), settings.clone(), handler.clone(), signals.clone());
                     tokio::spawn(async move {
-                        connection::serve(stream, peer, &builder, &settings, handler, signals).await;
-                        drop(place);
+                        connection::serve(stream, peer, place, &builder, &settings, handler, signals).await;
                     });
                 }
             }
