@@ -30,6 +30,15 @@ pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// The bytes of users the read cache keeps (64 MiB).
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// The connection timeouts' defaults (the flags' defaults say the same).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most concurrent streams per HTTP/2 connection (hyper's default).
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
 
 /// The server's configuration.
 #[derive(Debug, Clone, clap::Parser)]
@@ -136,6 +145,49 @@ pub struct Config {
     /// disables it.
     #[arg(long, env = "GATEWAY_CACHE_BYTES", default_value_t = DEFAULT_CACHE_BYTES)]
     pub cache_bytes: usize,
+
+    /// How long a client may take to send a request's head: from accepting
+    /// the connection, or from the first byte of a later HTTP/1.1 request;
+    /// a connection that takes longer is closed (`0s`: no limit).
+    #[arg(long, env = "GATEWAY_HEADER_READ_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub header_read_timeout: Duration,
+
+    /// How long a connection with no request open stays open, HTTP/1.1
+    /// (keep-alive) or HTTP/2 (then closed with GOAWAY); `0s`: forever.
+    #[arg(long, env = "GATEWAY_IDLE_TIMEOUT", value_parser = parse_duration, default_value = "60s")]
+    pub idle_timeout: Duration,
+
+    /// How long a REST request body may go without sending anything
+    /// before the call fails with 408 (`0s`: no limit). gRPC streams are
+    /// not subject to it (see the HTTP/2 keep-alive).
+    #[arg(long, env = "GATEWAY_BODY_READ_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    pub body_read_timeout: Duration,
+
+    /// The most streams (calls) a client may have open at once on one
+    /// HTTP/2 connection.
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_STREAMS", default_value_t = DEFAULT_MAX_CONCURRENT_STREAMS)]
+    pub max_concurrent_streams: u32,
+
+    /// How often an HTTP/2 connection is pinged, so a peer that vanished
+    /// during a long stream is noticed (`0s`: never).
+    #[arg(long, env = "GATEWAY_HTTP2_KEEPALIVE_INTERVAL", value_parser = parse_duration, default_value = "30s")]
+    pub http2_keepalive_interval: Duration,
+
+    /// How long an HTTP/2 ping may go unanswered before the connection is
+    /// closed.
+    #[arg(long, env = "GATEWAY_HTTP2_KEEPALIVE_TIMEOUT", value_parser = parse_duration, default_value = "20s")]
+    pub http2_keepalive_timeout: Duration,
+
+    /// The most connections open at once; past it, new clients wait (in the
+    /// kernel's backlog) while idle connections are closed to make room.
+    /// By default the open-files limit less 64, at most 10000.
+    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// On SIGTERM or Ctrl-C, how long the server keeps serving (new calls
+    /// too) before it stops accepting, ends the streams still open and exits.
+    #[arg(long, env = "GATEWAY_DRAIN_TIMEOUT", value_parser = parse_duration, default_value = "5s")]
+    pub drain_timeout: Duration,
 }
 
 /// An `http://host:port` URL (plain gRPC: this build has no TLS for export).
@@ -203,6 +255,14 @@ impl Config {
             stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
             max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            http2_keepalive_interval: DEFAULT_HTTP2_KEEPALIVE_INTERVAL,
+            http2_keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
+            max_connections: None,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 }
@@ -226,6 +286,26 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse_duration(text).map_err(|_| ()), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn the_flags_defaults_are_those_of_with_database() {
+        use clap::Parser as _;
+        let parsed = Config::try_parse_from(["gateway"]).expect("no flags parse");
+        let built = Config::with_database(DEFAULT_DATABASE);
+        let connection_knobs = |config: &Config| {
+            (
+                config.header_read_timeout,
+                config.idle_timeout,
+                config.body_read_timeout,
+                config.max_concurrent_streams,
+                config.http2_keepalive_interval,
+                config.http2_keepalive_timeout,
+                config.max_connections,
+                config.drain_timeout,
+            )
+        };
+        assert_eq!(connection_knobs(&parsed), connection_knobs(&built));
     }
 
     #[test]

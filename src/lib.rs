@@ -2,6 +2,8 @@
 //!
 //! - [`server`] — `run(listener, config, shutdown)`: one port serving gRPC
 //!   (tonic: `users.v1.UserService`, health, reflection) and HTTP/JSON.
+//! - `serving` — the accept loop and connections: HTTP/1.1 and h2c on one
+//!   port, the connection cap, timeouts, HTTP/2 limits, the drain.
 //! - [`config`] — every knob, with defaults.
 //! - [`edge`] — what every request and response passes on the wire: CORS,
 //!   response compression, request decompression.
@@ -33,6 +35,7 @@ pub(crate) mod health;
 pub mod logging;
 pub(crate) mod metrics;
 pub mod server;
+pub(crate) mod serving;
 pub mod telemetry;
 pub mod transcode;
 pub(crate) mod users;

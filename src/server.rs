@@ -13,7 +13,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::routing::get;
 use http::{HeaderValue, Method, Request, Response, header};
 use prost_reflect::DescriptorPool;
@@ -33,6 +32,7 @@ use crate::metrics::{METRICS_PATH, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
+use crate::serving;
 use crate::telemetry::TraceContext;
 use crate::transcode::interceptor::{Interceptor, grpc_path};
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
@@ -60,8 +60,9 @@ pub fn check(config: &Config) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Serves REST and gRPC on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish and closes the database.
+/// Serves REST and gRPC on `listener` until `shutdown` completes, then
+/// drains (`--drain-timeout`: still serving), ends the calls still open
+/// and closes the database.
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -105,12 +106,16 @@ pub async fn run_with(
     metrics.register_store(store.figures());
     // REST reaches the same service instance: unary methods directly, the
     // streaming ones through tonic.
+    // Set when the drain is over: the calls still open end.
+    let stop = serving::Stop::new();
     let mut builder = Gateway::builder_with_bindings(bindings, services.clone())
         .max_body_bytes(config.max_body_bytes)
         .default_timeout(config.default_timeout)
         .max_timeout(config.max_timeout)
         .call_limits(config.call_limits())
         .max_in_flight_body_bytes(config.max_in_flight_body_bytes)
+        .body_read_timeout(serving::enabled(config.body_read_timeout))
+        .shutdown(stop.watch())
         .direct(UserServiceDirect(directory))
         .interceptor_arc(metrics.interceptor());
     if config.otlp_endpoint.is_some() {
@@ -152,28 +157,21 @@ pub async fn run_with(
         cors.as_ref(),
         Compression::from_config(&config),
     );
-    // Each connection's requests carry its peer address, for the chain.
-    let app = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, TcpListener>| {
-        let peer = ConnectInfo(*incoming.remote_addr());
+    // Each request carries its peer's address (`ConnectInfo`), for the chain.
+    let handler = move |request: Request<Body>| {
         let edge = edge.clone();
-        std::future::ready(Ok::<_, Infallible>(tower::service_fn(
-            move |mut request: Request<Body>| {
-                request.extensions_mut().insert(peer);
-                edge.clone().oneshot(request)
-            },
-        )))
-    });
-
-    // The drain begins: readiness turns NOT_SERVING on both faces first.
-    let shutdown = async move {
-        shutdown.await;
-        health.start_draining().await;
+        async move { edge.oneshot(request).await.unwrap_or_else(|never| match never {}) }
     };
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let settings = serving::Settings::of(&config);
+    serving::serve(listener, settings, stop, handler, shutdown, move || {
+        // The drain begins: readiness turns NOT_SERVING on both faces first.
+        drop(health.start_draining());
+    })
+    .await;
     if let Err(error) = store.close().await {
         tracing::error!(%error, "closing the database failed");
     }
-    served.map_err(ServerError::Io)
+    Ok(())
 }
 
 /// Where a request goes: gRPC to tonic, the documentation and metrics paths

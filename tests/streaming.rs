@@ -7,15 +7,13 @@
 mod common;
 
 use common::{
-    RawResponse, StreamMode, StubService, TestServer, assert_error_body, body_chunk, guarded, json_response,
-    ndjson, serve_engine, sse,
+    RawResponse, StreamMode, StubService, TestServer, assert_error_body, body_chunk, connect_socket, guarded,
+    json_response, ndjson, next_frame, send_text, serve_engine, sse,
 };
-use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Creates `users` (name, email, tags) over REST, in order; returns them.
 async fn create_all(server: &TestServer, users: &[(&str, &str, &[&str])]) -> Vec<Value> {
@@ -336,41 +334,6 @@ async fn sync_over_http1_answers_while_the_body_is_still_open() {
 
 // ---------------------------------------------------------------------------
 // WebSocket.
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
-
-async fn connect_socket(server: &TestServer, path: &str) -> Socket {
-    let url = format!("ws://{}{path}", server.addr());
-    let (socket, response) = guarded("the WebSocket handshake", tokio_tungstenite::connect_async(url))
-        .await
-        .unwrap_or_else(|error| panic!("{path}: the upgrade failed: {error}"));
-    assert_eq!(response.status().as_u16(), 101);
-    socket
-}
-
-/// The next frame: the JSON of a text frame, or `None` for a close frame.
-async fn next_frame(socket: &mut Socket) -> Option<Value> {
-    loop {
-        let message = guarded("a WebSocket frame", socket.next())
-            .await
-            .expect("the socket ended without a close frame")
-            .expect("a WebSocket frame");
-        match message {
-            Message::Text(text) => {
-                return Some(serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}")));
-            }
-            Message::Close(_) => return None,
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
-async fn send_text(socket: &mut Socket, text: String) {
-    guarded("sending a frame", socket.send(Message::text(text)))
-        .await
-        .expect("send a frame");
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_over_a_websocket() {

@@ -4,16 +4,13 @@
 
 mod common;
 
-use common::{TestServer, bulk_create, create_request, guarded};
+use common::{SyncCall, TestServer, bulk_create, create_request, guarded, upsert};
 use gateway::proto::google::rpc::BadRequest;
 use gateway::proto::users::v1::sync_request::Operation;
 use gateway::proto::users::v1::{
-    CreateUserRequest, GetUserRequest, ListUsersRequest, StreamUsersRequest, SyncRequest, SyncResponse,
-    SyncStatus, User,
+    CreateUserRequest, GetUserRequest, ListUsersRequest, StreamUsersRequest, SyncRequest, SyncStatus, User,
 };
 use prost::Message as _;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 use tonic::codec::Streaming;
 
@@ -115,40 +112,17 @@ async fn bulk_create_then_stream_filtered_and_ordered() {
     server.shutdown().await;
 }
 
-fn upsert(user: User) -> SyncRequest {
-    SyncRequest {
-        operation: Some(Operation::Upsert(user)),
-    }
-}
-
 fn delete(id: &str) -> SyncRequest {
     SyncRequest {
         operation: Some(Operation::DeleteId(id.to_owned())),
     }
 }
 
-/// Sends `request` and waits for its answer before returning it.
-async fn round_trip(
-    requests: &mpsc::Sender<SyncRequest>,
-    responses: &mut Streaming<SyncResponse>,
-    request: SyncRequest,
-) -> SyncResponse {
-    requests.send(request).await.expect("the request stream is open");
-    guarded("a sync answer", responses.message())
-        .await
-        .expect("a sync answer")
-        .expect("the sync stream is still open")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_answers_each_request_before_the_next_is_sent() {
     let server = TestServer::start().await;
     let mut client = server.grpc().await;
-    let (requests, receiver) = mpsc::channel(1);
-    let mut responses = guarded("SyncUsers", client.sync_users(ReceiverStream::new(receiver)))
-        .await
-        .expect("SyncUsers")
-        .into_inner();
+    let mut sync = SyncCall::open(&mut client).await;
 
     let new_user = User {
         name: "Sync".to_owned(),
@@ -156,7 +130,7 @@ async fn sync_answers_each_request_before_the_next_is_sent() {
         tags: vec!["a".to_owned()],
         ..Default::default()
     };
-    let created = round_trip(&requests, &mut responses, upsert(new_user)).await;
+    let created = sync.round_trip(upsert(new_user)).await;
     assert_eq!(
         (created.index, created.status()),
         (0, SyncStatus::Created),
@@ -173,7 +147,7 @@ async fn sync_answers_each_request_before_the_next_is_sent() {
         email: "sync2@example.com".to_owned(),
         ..Default::default()
     };
-    let updated = round_trip(&requests, &mut responses, upsert(replacement)).await;
+    let updated = sync.round_trip(upsert(replacement)).await;
     assert_eq!(
         (updated.index, updated.status()),
         (1, SyncStatus::Updated),
@@ -187,15 +161,12 @@ async fn sync_answers_each_request_before_the_next_is_sent() {
     assert!(user.tags.is_empty(), "{user:?}");
     assert_ne!(user.etag, stored.etag);
 
-    let invalid = round_trip(
-        &requests,
-        &mut responses,
-        upsert(User {
+    let invalid = sync
+        .round_trip(upsert(User {
             email: "x@example.com".to_owned(),
             ..Default::default()
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(
         (invalid.index, invalid.status()),
         (2, SyncStatus::Failed),
@@ -204,19 +175,19 @@ async fn sync_answers_each_request_before_the_next_is_sent() {
     assert_eq!(invalid.error.as_ref().unwrap().code, Code::InvalidArgument as i32);
     assert_eq!(invalid.user, None);
 
-    let empty = round_trip(&requests, &mut responses, SyncRequest { operation: None }).await;
+    let empty = sync.round_trip(SyncRequest { operation: None }).await;
     assert_eq!(
         (empty.index, empty.status()),
         (3, SyncStatus::Failed),
         "{empty:?}"
     );
 
-    let deleted = round_trip(&requests, &mut responses, delete(&stored.id)).await;
+    let deleted = sync.round_trip(delete(&stored.id)).await;
     assert_eq!(
         (deleted.index, deleted.id.as_str(), deleted.status()),
         (4, stored.id.as_str(), SyncStatus::Deleted)
     );
-    let missing = round_trip(&requests, &mut responses, delete(&stored.id)).await;
+    let missing = sync.round_trip(delete(&stored.id)).await;
     assert_eq!(
         (missing.index, missing.status()),
         (5, SyncStatus::Failed),
@@ -224,8 +195,8 @@ async fn sync_answers_each_request_before_the_next_is_sent() {
     );
     assert_eq!(missing.error.as_ref().unwrap().code, Code::NotFound as i32);
 
-    drop(requests); // the end of the requests ends the responses
-    let rest = guarded("the end of the sync", responses.message())
+    drop(sync.requests); // the end of the requests ends the responses
+    let rest = guarded("the end of the sync", sync.responses.message())
         .await
         .expect("a clean end");
     assert_eq!(rest, None);

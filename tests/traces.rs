@@ -37,7 +37,15 @@ async fn start_exporting(dir: &Path, collector: &Collector, delay_ms: &str) -> G
         endpoint.as_ref(),
     ];
     let program = Path::new(env!("CARGO_BIN_EXE_gateway"));
-    GatewayProcess::start_program_with(program, &args, &[("OTEL_BSP_SCHEDULE_DELAY", delay_ms)]).await
+    GatewayProcess::start_program_with(
+        program,
+        &args,
+        &[
+            ("OTEL_BSP_SCHEDULE_DELAY", delay_ms),
+            ("GATEWAY_DRAIN_TIMEOUT", "0s"),
+        ],
+    )
+    .await
 }
 
 /// The server span of the call with request id `request_id`.

@@ -22,7 +22,7 @@ use futures_util::future::Either;
 use http::{Request, Response};
 use http_body_util::BodyExt as _;
 use tonic::codec::CompressionEncoding;
-use tower::util::BoxCloneService;
+use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt as _};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
@@ -67,6 +67,7 @@ impl Compression {
         S: tower::Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>
             + Clone
             + Send
+            + Sync
             + 'static,
         S::Future: Send + 'static,
     {
@@ -91,7 +92,7 @@ impl Compression {
             .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
             .map_request(|request: Request<_>| request.map(Body::new))
             .service(inner.clone());
-        BoxCloneService::new(tower::service_fn(move |request: Request<Body>| {
+        BoxCloneSyncService::new(tower::service_fn(move |request: Request<Body>| {
             if is_grpc(&request) {
                 Either::Left(inner.clone().oneshot(request))
             } else {

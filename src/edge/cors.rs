@@ -184,7 +184,11 @@ type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallib
 
 impl<S> tower::Service<Request<Body>> for CorsService<S>
 where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response<Body>;

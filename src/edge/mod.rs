@@ -21,7 +21,7 @@ use std::convert::Infallible;
 
 use axum::body::Body;
 use http::{Request, Response};
-use tower::util::BoxCloneService;
+use tower::util::BoxCloneSyncService;
 
 pub(crate) use compression::{Compression, GRPC_ENCODINGS};
 pub(crate) use cors::{Cors, MethodsAt, parse_header_name, parse_origin};
@@ -37,7 +37,7 @@ pub enum EdgeError {
 }
 
 /// The front service behind the edge, as one boxed service.
-pub(crate) type EdgeService = BoxCloneService<Request<Body>, Response<Body>, Infallible>;
+pub(crate) type EdgeService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
 
 /// `front` behind `compression` and, when configured, `cors`, whose
 /// preflights learn from `methods_at` what each path serves.
@@ -48,12 +48,16 @@ pub(crate) fn wrap<S>(
     compression: Compression,
 ) -> EdgeService
 where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
 {
     let compressed = compression.wrap(front);
     match cors {
-        Some(cors) => BoxCloneService::new(cors.wrap(compressed, methods_at)),
+        Some(cors) => BoxCloneSyncService::new(cors.wrap(compressed, methods_at)),
         None => compressed,
     }
 }

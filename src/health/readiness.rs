@@ -104,11 +104,13 @@ impl Health {
         }
     }
 
-    /// Marks the process as draining: `/readyz` answers 503 and every gRPC
-    /// health status NOT_SERVING from now on.
-    pub(crate) async fn start_draining(&self) {
+    /// Marks the process as draining: `/readyz` answers 503 from now on,
+    /// and every gRPC health status turns NOT_SERVING as soon as the
+    /// returned task has run.
+    pub(crate) fn start_draining(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         self.draining.store(true, Ordering::Release);
-        self.report(Readiness::Draining).await;
+        let health = self.clone();
+        tokio::spawn(async move { health.report(Readiness::Draining).await })
     }
 
     async fn report(&self, readiness: Readiness) {
@@ -177,7 +179,7 @@ mod tests {
             )
             .await;
             if drain {
-                health.start_draining().await;
+                health.start_draining().await.expect("the report runs");
             }
             let case = format!("{answer:?}, draining {drain}");
             assert_eq!(health.check().await, expected, "{case}");

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prost_reflect::DescriptorPool;
+use tokio::sync::watch;
 use tonic::service::Routes;
 
 use crate::transcode::backend::Backend;
@@ -58,6 +59,8 @@ pub struct GatewayBuilder {
     max_body_bytes: usize,
     call_limits: CallLimits,
     max_in_flight_body_bytes: usize,
+    body_read_timeout: Option<Duration>,
+    shutdown: Option<watch::Receiver<bool>>,
 }
 
 enum BindingSource {
@@ -76,6 +79,8 @@ impl GatewayBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             call_limits: CallLimits::default(),
             max_in_flight_body_bytes: DEFAULT_MAX_IN_FLIGHT_BODY_BYTES,
+            body_read_timeout: None,
+            shutdown: None,
         }
     }
 
@@ -108,6 +113,23 @@ impl GatewayBuilder {
     /// Default [`DEFAULT_MAX_IN_FLIGHT_BODY_BYTES`] (32 MiB).
     pub fn max_in_flight_body_bytes(mut self, limit: usize) -> Self {
         self.max_in_flight_body_bytes = limit;
+        self
+    }
+
+    /// How long a request body may send nothing while the gateway waits
+    /// for it: a stalled body fails the call with 408 (DEADLINE_EXCEEDED
+    /// in-band once a stream answers). By default no limit.
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The server's stop: once `shutdown` reads true, every call still
+    /// open ends with UNAVAILABLE ("the server is shutting down"), in-band
+    /// for a stream that has answered (an NDJSON or SSE error frame, a
+    /// WebSocket error frame and close). By default calls are never ended.
+    pub fn shutdown(mut self, shutdown: watch::Receiver<bool>) -> Self {
+        self.shutdown = Some(shutdown);
         self
     }
 
@@ -165,10 +187,12 @@ impl GatewayBuilder {
                     backend: Backend::new(self.routes, direct),
                     chain: Chain::new(self.interceptors, self.call_limits),
                     deadlines: self.deadlines,
+                    shutdown: self.shutdown,
                 },
                 bindings,
                 max_body_bytes: self.max_body_bytes,
                 body_budget: BodyBudget::new(self.max_in_flight_body_bytes),
+                body_read_timeout: self.body_read_timeout,
             }),
         })
     }

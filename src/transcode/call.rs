@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use bytes::Bytes;
@@ -82,6 +83,8 @@ pub(crate) struct Call {
     request_id: Option<HeaderValue>,
     /// When the call ends with DEADLINE_EXCEEDED if it has not ended.
     deadline: Option<Instant>,
+    /// Reads true when the server stops: the call ends with UNAVAILABLE.
+    shutdown: Option<watch::Receiver<bool>>,
 }
 
 /// Who calls, through which face, and the span the call runs in (the
@@ -102,6 +105,8 @@ pub(crate) struct CallPath {
     pub(crate) backend: Backend,
     pub(crate) chain: Chain,
     pub(crate) deadlines: Deadlines,
+    /// See [`Call::shutdown`].
+    pub(crate) shutdown: Option<watch::Receiver<bool>>,
 }
 
 impl CallPath {
@@ -181,6 +186,7 @@ impl CallPath {
                 guard,
                 request_id,
                 deadline,
+                shutdown: self.shutdown.clone(),
             }),
             Err(status) => {
                 let error = tagged(take(&failure).unwrap_or_else(|| status.into()));
@@ -191,21 +197,47 @@ impl CallPath {
     }
 }
 
+/// How a call still open when the server stops ends (the client may
+/// retry elsewhere).
+fn server_stopping() -> tonic::Status {
+    tonic::Status::unavailable("the server is shutting down")
+}
+
 impl Call {
     /// The next response message; the call's failure; `None` at a
     /// successful end.
     pub(crate) async fn next(&mut self) -> Option<Result<Bytes, HttpError>> {
-        let polled = match self.deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, self.responses.next()).await {
-                Ok(polled) => polled,
-                Err(_) => {
-                    // Dropping the responses cancels the service's work.
-                    self.responses = Responses::Direct(None);
-                    Some(Err(deadline_exceeded()))
+        let (responses, deadline, shutdown) = (&mut self.responses, self.deadline, &mut self.shutdown);
+        let ended = async {
+            let deadline = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
                 }
-            },
-            None => self.responses.next().await,
+            };
+            let shutdown = async {
+                let stopped = match shutdown {
+                    Some(shutdown) => shutdown.wait_for(|stopping| *stopping).await.is_ok(),
+                    None => false,
+                };
+                if !stopped {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                () = deadline => deadline_exceeded(),
+                () = shutdown => server_stopping(),
+            }
         };
+        let polled = tokio::select! {
+            polled = responses.next() => Ok(polled),
+            status = ended => Err(status),
+        };
+        let polled = polled.unwrap_or_else(|status| {
+            // Dropping the responses cancels the service's work.
+            self.responses = Responses::Direct(None);
+            Some(Err(status))
+        });
         let next = match polled {
             Some(Ok(message)) => return Some(Ok(message)),
             Some(Err(status)) => Some(Err(take(&self.failure).unwrap_or_else(|| status.into()))),

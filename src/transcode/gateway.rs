@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use futures_util::StreamExt as _;
@@ -46,6 +46,7 @@ pub(crate) struct Inner {
     pub(crate) max_body_bytes: usize,
     /// The bytes of REST request bodies held at once.
     pub(crate) body_budget: BodyBudget,
+    pub(crate) body_read_timeout: Option<Duration>,
 }
 
 impl Gateway {
@@ -100,6 +101,7 @@ impl Gateway {
     ) -> Result<Response<Body>, HttpError> {
         let inner = &self.inner;
         let (parts, body) = request.into_parts();
+        request::check_head(&parts)?;
         if websocket::is_upgrade(&parts.headers) {
             return self.websocket(parts, span).await;
         }
@@ -121,10 +123,15 @@ impl Gateway {
             let payloads = RequestSource::Payloads {
                 weaver: weaver(binding, &segments, &parts),
                 unit: "line",
-                payloads: ndjson::lines(body, inner.max_body_bytes).boxed(),
+                payloads: ndjson::lines(
+                    request::timed(body, inner.body_read_timeout),
+                    inner.max_body_bytes,
+                )
+                .boxed(),
             };
             (payloads, BodyShare::default())
         } else {
+            let body = request::timed(body, inner.body_read_timeout);
             let (body, share) = collect_body(
                 body,
                 &parts.headers,

@@ -9,7 +9,8 @@
 
 use std::pin::Pin;
 
-use futures_util::Stream;
+use futures_util::future::join_all;
+use futures_util::{FutureExt as _, Stream};
 use prost::Message as _;
 use tonic::{Status, Streaming};
 
@@ -26,6 +27,8 @@ use crate::proto::users::v1::{
 /// Users read from the store per round trip while streaming (fewer when
 /// they pass the stream's send budget in bytes).
 const STREAM_PAGE: usize = 256;
+/// The most `BulkCreateUsers` requests created together.
+const BULK_BATCH: usize = 256;
 
 /// A boxed response stream, as the generated service trait wants it.
 pub(crate) type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -76,22 +79,47 @@ impl UserDirectory {
         Ok(stream)
     }
 
-    /// Creates a user per request; failures are reported by index.
+    /// Creates a user per request; failures are reported by index. The
+    /// requests already received are taken together (up to
+    /// [`BULK_BATCH`]) and created at once, so the writer commits them in
+    /// one group and the stream is read again soon: HTTP/2 counts each
+    /// small frame left unread against the connection (see
+    /// `serving/connection.rs`). Within a batch the creates reach the
+    /// writer in request order, so of two requests with one email the
+    /// first still wins.
     pub(super) async fn bulk_create(
         &self,
         mut requests: Streaming<CreateUserRequest>,
     ) -> Result<BulkCreateUsersResponse, Status> {
         let mut response = BulkCreateUsersResponse::default();
         let mut index = 0;
-        while let Some(request) = requests.message().await? {
-            match self.create(request).await {
-                Ok(_) => response.created_count += 1,
-                Err(error) => response.failures.push(BulkCreateFailure {
-                    index,
-                    status: Some(rpc_status(&error.into())),
-                }),
+        let mut batch = Vec::with_capacity(BULK_BATCH);
+        // (A stream is not read again once it has ended.)
+        let mut ended = false;
+        while !ended && let Some(request) = requests.message().await? {
+            batch.push(request);
+            while batch.len() < BULK_BATCH {
+                match requests.message().now_or_never() {
+                    Some(Ok(Some(request))) => batch.push(request),
+                    Some(Ok(None)) => {
+                        ended = true;
+                        break;
+                    }
+                    Some(Err(status)) => return Err(status),
+                    None => break,
+                }
             }
-            index += 1;
+            let created = join_all(batch.drain(..).map(|request| self.create(request))).await;
+            for result in created {
+                match result {
+                    Ok(_) => response.created_count += 1,
+                    Err(error) => response.failures.push(BulkCreateFailure {
+                        index,
+                        status: Some(rpc_status(&error.into())),
+                    }),
+                }
+                index += 1;
+            }
         }
         Ok(response)
     }

@@ -40,14 +40,19 @@ impl GatewayProcess {
     /// limits (no `GATEWAY_*` variable reaches it), no trace export (nor any
     /// `OTEL_*` variable) and warnings-only logs, and waits until it serves.
     pub async fn start(database: &Path) -> GatewayProcess {
+        Self::start_with(database, &[]).await
+    }
+
+    /// [`GatewayProcess::start`], with `flags` added.
+    pub async fn start_with(database: &Path, flags: &[&str]) -> GatewayProcess {
         let program = Path::new(env!("CARGO_BIN_EXE_gateway"));
-        let database = database.as_os_str();
-        let args: [&OsStr; 4] = [
+        let mut args: Vec<&OsStr> = vec![
             "--addr".as_ref(),
             "127.0.0.1:0".as_ref(),
             "--database".as_ref(),
-            database,
+            database.as_os_str(),
         ];
+        args.extend(flags.iter().map(OsStr::new));
         Self::start_program(program, &args).await
     }
 
@@ -127,13 +132,23 @@ impl GatewayProcess {
 
     /// SIGTERMs the binary (a graceful stop) and waits until it exits.
     pub async fn terminate(mut self) -> ExitStatus {
+        self.send_sigterm();
+        self.exited(LISTENING_LIMIT).await
+    }
+
+    /// SIGTERMs the binary, which starts its drain.
+    pub fn send_sigterm(&self) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill -TERM {}: {sent}", self.child.id());
+    }
+
+    /// Waits until the binary exits, at most `limit`.
+    pub async fn exited(&mut self, limit: Duration) -> ExitStatus {
         let child = &mut self.child;
-        guarded_for(LISTENING_LIMIT, "the gateway to exit", async {
+        guarded_for(limit, "the gateway to exit", async {
             loop {
                 if let Some(status) = child.try_wait().expect("poll the child") {
                     return status;

@@ -11,8 +11,9 @@
 //! - `endpoint.rs`: [`Endpoint`], where a server listens and its clients;
 //! - `ready.rs`: waiting until a server answers;
 //! - `rest.rs`: REST requests and reading their answers;
-//! - `users.rs`: creating users over gRPC;
+//! - `users.rs`: creating users over gRPC; `sync.rs`: a `SyncUsers` call;
 //! - `framing.rs`: NDJSON and SSE bodies; `raw_http.rs`: HTTP/1.1 by hand;
+//!   `websocket.rs`: WebSocket clients;
 //! - `guard.rs`: [`guarded`], so a hung wait fails instead of hanging.
 // Each test binary uses a different subset of the harness and its re-exports.
 #![allow(dead_code, unused_imports)]
@@ -28,7 +29,9 @@ mod ready;
 mod rest;
 mod server;
 mod stub;
+mod sync;
 mod users;
+mod websocket;
 
 pub use child::GatewayProcess;
 pub use collector::{CollectedSpan, Collector};
@@ -40,4 +43,6 @@ pub use raw_http::{RawResponse, body_chunk};
 pub use rest::{RequestBody, assert_error_body, form_encode, json_body, json_response};
 pub use server::{TestServer, database_in};
 pub use stub::{StreamMode, StubService, stub_user};
+pub use sync::{SyncCall, upsert};
 pub use users::{bulk_create, create_request, full_request, large_request};
+pub use websocket::{Socket, connect_socket, next_frame, send_text};

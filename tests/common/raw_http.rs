@@ -60,6 +60,50 @@ impl RawResponse {
         String::from_utf8(head).unwrap().trim_end().to_ascii_lowercase()
     }
 
+    /// The next `length` bytes of the body (a `Content-Length` body).
+    pub async fn bytes(&mut self, length: usize) -> Vec<u8> {
+        while self.buffer.len() < length {
+            assert!(self.fill().await, "the connection closed inside the body");
+        }
+        self.buffer.drain(..length).collect()
+    }
+
+    /// The status line and headers, then the `Content-Length` body as JSON.
+    pub async fn json(&mut self) -> (String, Value) {
+        let head = self.head().await;
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no content-length in {head:?}"));
+        let body = self.bytes(length).await;
+        let json = serde_json::from_slice(&body)
+            .unwrap_or_else(|error| panic!("{error}: {:?}", String::from_utf8_lossy(&body)));
+        (head, json)
+    }
+
+    /// Reads until the server closes the connection (or resets it).
+    pub async fn closed(&mut self) {
+        while self.fill_or_reset().await {}
+    }
+
+    /// [`RawResponse::fill`], a reset counting as the end.
+    async fn fill_or_reset(&mut self) -> bool {
+        let mut chunk = [0_u8; 4096];
+        match guarded("the server to close the connection", self.stream.read(&mut chunk)).await {
+            Ok(read) => {
+                self.buffer.extend_from_slice(&chunk[..read]);
+                read > 0
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// What was read and not taken yet.
+    pub fn unread(&self) -> &[u8] {
+        &self.buffer
+    }
+
     /// The next chunk of a chunked body; `None` after the last one.
     pub async fn chunk(&mut self) -> Option<Vec<u8>> {
         let size_line = self.take_through(b"\r\n").await;

@@ -73,6 +73,8 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let endpoint = Endpoint::new(listener.local_addr().expect("the listener's address"));
         let mut config = Config::with_database(database_in(dir.path()));
+        // Tests stop their server at once; `tests/shutdown.rs` drains.
+        config.drain_timeout = Duration::ZERO;
         configure(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run_with(listener, config, interceptors, async {

@@ -115,6 +115,40 @@ impl HttpError {
         }
     }
 
+    pub(crate) fn uri_too_long(limit: usize) -> Self {
+        let message = format!("the request URL is longer than the limit of {limit} bytes");
+        HttpError {
+            http_status: StatusCode::URI_TOO_LONG,
+            ..tonic::Status::invalid_argument(message).into()
+        }
+    }
+
+    /// `what` names the limit passed.
+    pub(crate) fn headers_too_large(what: &str) -> Self {
+        HttpError {
+            http_status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ..tonic::Status::invalid_argument(format!("the request has {what}")).into()
+        }
+    }
+
+    /// Reading the request body failed: 408 if it stalled (DEADLINE_EXCEEDED
+    /// in a stream already answering), else INVALID_ARGUMENT.
+    pub(crate) fn body_read_failed(error: &(dyn std::error::Error + 'static)) -> Self {
+        if !crate::transcode::request::is_stall(error) {
+            return tonic::Status::invalid_argument(format!("reading the request body failed: {error}"))
+                .into();
+        }
+        HttpError {
+            status: tonic::Status::deadline_exceeded(format!(
+                "{error}; the body must arrive without stalling"
+            )),
+            http_status: StatusCode::REQUEST_TIMEOUT,
+            allow: Vec::new(),
+            cause: None,
+            request_id: None,
+        }
+    }
+
     /// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming `field`; the
     /// description is also the message, so it should name the field too.
     pub(crate) fn invalid_field(field: &str, description: &str) -> Self {

@@ -49,7 +49,7 @@ pub(crate) async fn collect_body(
             if error.downcast_ref::<LengthLimitError>().is_some() {
                 HttpError::payload_too_large(limit)
             } else {
-                tonic::Status::invalid_argument(format!("reading the request body failed: {error}")).into()
+                HttpError::body_read_failed(&*error)
             }
         })?;
         let Ok(data) = frame.into_data() else {

@@ -17,11 +17,15 @@ use crate::transcode::binding::{Binding, BodySelector, FieldPath, resolve_field_
 mod body;
 mod body_budget;
 mod field_value;
+mod head;
+mod timed_body;
 
 use crate::transcode::error::HttpError;
 pub(crate) use body::{BodyKind, check_content_type, collect_body};
 pub use body_budget::DEFAULT_MAX_IN_FLIGHT_BODY_BYTES;
 pub(crate) use body_budget::{BodyBudget, BodyShare};
+pub(crate) use head::check_head;
+pub(crate) use timed_body::{is_stall, timed};
 
 /// What the weave reads from the HTTP request.
 pub(crate) struct HttpRequestParts<'a> {

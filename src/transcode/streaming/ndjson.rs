@@ -76,10 +76,7 @@ impl NdjsonLines {
             }
             match self.data.next().await {
                 Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
-                Some(Err(error)) => {
-                    let message = format!("reading the request body failed: {error}");
-                    return Err(tonic::Status::invalid_argument(message).into());
-                }
+                Some(Err(error)) => return Err(HttpError::body_read_failed(&error)),
                 None => self.ended = true,
             }
         }

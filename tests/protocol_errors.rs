@@ -1,0 +1,58 @@
+//! Heads too large for the gateway get 414 or 431 with a `google.rpc.Status`
+//! body, over raw HTTP/1.1; what the HTTP server still answers bare.
+
+mod common;
+
+use common::{RawResponse, TestServer, assert_error_body};
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+
+async fn send(server: &TestServer, head: &str) -> RawResponse {
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("send the head");
+    RawResponse::new(stream)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_urls_and_large_headers_get_a_status_body() {
+    let server = TestServer::start().await;
+    let long_url = format!(
+        "GET /v1/users?filter={} HTTP/1.1\r\nHost: gateway\r\n\r\n",
+        "a".repeat(9000)
+    );
+    let big_header = format!(
+        "GET /v1/users HTTP/1.1\r\nHost: gateway\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(20_000)
+    );
+    let many: String = (0..150).map(|n| format!("X-{n}: v\r\n")).collect();
+    let many_headers = format!("GET /v1/users HTTP/1.1\r\nHost: gateway\r\n{many}\r\n");
+    let cases = [
+        (long_url, "414", "URL is longer than the limit of 8192 bytes"),
+        (big_header, "431", "header section larger than 16384 bytes"),
+        (many_headers, "431", "more than 100 header fields"),
+    ];
+    for (head, status, message) in cases {
+        let (response_head, body) = send(&server, &head).await.json().await;
+        assert!(
+            response_head.starts_with(&format!("http/1.1 {status}")),
+            "{response_head}"
+        );
+        assert!(
+            response_head.contains("content-type: application/json"),
+            "{response_head}"
+        );
+        assert_error_body(&body, 3);
+        assert!(body["message"].as_str().unwrap().contains(message), "{body}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_request_line_is_answered_400_by_the_http_server() {
+    let server = TestServer::start().await;
+    let mut response = send(&server, "GARBAGE\r\n\r\n").await;
+    let head = response.head().await;
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+    response.closed().await;
+    server.shutdown().await;
+}
