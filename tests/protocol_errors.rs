@@ -1,5 +1,6 @@
 //! Heads too large for the gateway get 414 or 431 with a `google.rpc.Status`
-//! body, over raw HTTP/1.1; what the HTTP server still answers bare.
+//! body, over raw HTTP/1.1, and so does what the HTTP server answers itself
+//! (a request line it cannot parse, a target or head past its own limits).
 
 mod common;
 
@@ -48,11 +49,39 @@ async fn long_urls_and_large_headers_get_a_status_body() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_malformed_request_line_is_answered_400_by_the_http_server() {
+async fn what_the_http_server_answers_itself_has_a_status_body_too() {
     let server = TestServer::start().await;
-    let mut response = send(&server, "GARBAGE\r\n\r\n").await;
-    let head = response.head().await;
-    assert!(head.starts_with("http/1.1 400"), "{head}");
-    response.closed().await;
+    let past_hypers_target_limit = format!("GET /{} HTTP/1.1\r\nHost: gateway\r\n\r\n", "a".repeat(70_000));
+    let past_hypers_buffer = format!(
+        "GET /v1/users HTTP/1.1\r\nHost: gateway\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(500_000)
+    );
+    let cases = [
+        ("GARBAGE\r\n\r\n".to_owned(), "400", 3, "not valid HTTP/1.1"),
+        (
+            "GET / HTTP/1.1\r\nHost gateway\r\n\r\n".to_owned(),
+            "400",
+            3,
+            "not valid HTTP/1.1",
+        ),
+        (past_hypers_target_limit, "414", 3, "URL is longer"),
+        (past_hypers_buffer, "431", 8, "headers are larger"),
+    ];
+    for (head, status, code, message) in cases {
+        let mut response = send(&server, &head).await;
+        let (response_head, body) = response.json().await;
+        assert!(
+            response_head.starts_with(&format!("http/1.1 {status}")),
+            "{response_head}"
+        );
+        assert!(
+            response_head.contains("content-type: application/json"),
+            "{response_head}"
+        );
+        assert!(response_head.contains("connection: close"), "{response_head}");
+        assert_error_body(&body, code);
+        assert!(body["message"].as_str().unwrap().contains(message), "{body}");
+        response.closed().await;
+    }
     server.shutdown().await;
 }

@@ -21,6 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use crate::serving::Settings;
 use crate::serving::activity::{Activity, Watched};
 use crate::serving::response_body::ServedBody;
+use crate::serving::status_bodies::StatusBodies;
 use crate::serving::watchdog::{self, Closing};
 
 /// How long a connection told to close gracefully may take to finish what
@@ -102,7 +103,7 @@ pub(crate) async fn serve<H, F>(
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let activity = Activity::new();
-    let io = TokioIo::new(Watched::new(stream, activity.clone(), place));
+    let io = TokioIo::new(StatusBodies::new(Watched::new(stream, activity.clone(), place)));
     let service = {
         let activity = activity.clone();
         let closing = signals.closing.clone();

@@ -5,6 +5,8 @@
 //! (`connection.rs`), and the drain on shutdown: the server keeps serving
 //! for the drain period, then stops accepting, closes its connections and
 //! ends the gRPC streams still open with UNAVAILABLE (`response_body.rs`).
+//! hyper's own answers to requests it cannot parse get a `google.rpc.Status`
+//! body on the way out (`status_bodies.rs`).
 //!
 //! ```text
 //! accept ─► a place under the cap ─► connection (auto: HTTP/1.1 | h2c) ─► handler(request + ConnectInfo)
@@ -28,6 +30,7 @@ mod activity;
 mod connection;
 mod limits;
 mod response_body;
+mod status_bodies;
 mod watchdog;
 
 pub(crate) use limits::connection_cap;
