@@ -14,6 +14,15 @@ async fn send(server: &TestServer, head: &str) -> RawResponse {
     RawResponse::new(stream)
 }
 
+/// An answer with `status`, a JSON `google.rpc.Status` body of `code`, and
+/// `message` in its message.
+fn assert_status_answer(head: &str, body: &serde_json::Value, status: &str, code: i64, message: &str) {
+    assert!(head.starts_with(&format!("http/1.1 {status}")), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert_error_body(body, code);
+    assert!(body["message"].as_str().unwrap().contains(message), "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn long_urls_and_large_headers_get_a_status_body() {
     let server = TestServer::start().await;
@@ -34,16 +43,7 @@ async fn long_urls_and_large_headers_get_a_status_body() {
     ];
     for (head, status, message) in cases {
         let (response_head, body) = send(&server, &head).await.json().await;
-        assert!(
-            response_head.starts_with(&format!("http/1.1 {status}")),
-            "{response_head}"
-        );
-        assert!(
-            response_head.contains("content-type: application/json"),
-            "{response_head}"
-        );
-        assert_error_body(&body, 3);
-        assert!(body["message"].as_str().unwrap().contains(message), "{body}");
+        assert_status_answer(&response_head, &body, status, 3, message);
     }
     server.shutdown().await;
 }
@@ -70,17 +70,8 @@ async fn what_the_http_server_answers_itself_has_a_status_body_too() {
     for (head, status, code, message) in cases {
         let mut response = send(&server, &head).await;
         let (response_head, body) = response.json().await;
-        assert!(
-            response_head.starts_with(&format!("http/1.1 {status}")),
-            "{response_head}"
-        );
-        assert!(
-            response_head.contains("content-type: application/json"),
-            "{response_head}"
-        );
+        assert_status_answer(&response_head, &body, status, code, message);
         assert!(response_head.contains("connection: close"), "{response_head}");
-        assert_error_body(&body, code);
-        assert!(body["message"].as_str().unwrap().contains(message), "{body}");
         response.closed().await;
     }
     server.shutdown().await;
