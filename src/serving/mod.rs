@@ -164,6 +164,11 @@ async fn accept(
     pressure: &watch::Sender<bool>,
 ) -> io::Result<(TcpStream, std::net::SocketAddr, OwnedSemaphorePermit)> {
     let (stream, peer) = listener.accept().await?;
+    // Answers and stream messages leave as they are written, not after
+    // Nagle's wait for the peer's ACK (as gRPC servers do by default).
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "could not set TCP_NODELAY");
+    }
     let place = match places.clone().try_acquire_owned() {
         Ok(place) => place,
         Err(_) => {
