@@ -165,7 +165,12 @@ pub struct Config {
 
     /// The most streams (calls) a client may have open at once on one
     /// HTTP/2 connection.
-    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_STREAMS", default_value_t = DEFAULT_MAX_CONCURRENT_STREAMS)]
+    #[arg(
+        long,
+        env = "GATEWAY_MAX_CONCURRENT_STREAMS",
+        default_value_t = DEFAULT_MAX_CONCURRENT_STREAMS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     pub max_concurrent_streams: u32,
 
     /// How often an HTTP/2 connection is pinged, so a peer that vanished
@@ -181,7 +186,7 @@ pub struct Config {
     /// The most connections open at once; past it, new clients wait (in the
     /// kernel's backlog) while idle connections are closed to make room.
     /// By default the open-files limit less 64, at most 10000.
-    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS")]
+    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: Option<usize>,
 
     /// On SIGTERM or Ctrl-C, how long the server keeps serving (new calls
@@ -306,6 +311,9 @@ mod tests {
             )
         };
         assert_eq!(connection_knobs(&parsed), connection_knobs(&built));
+        for zero in ["--max-connections=0", "--max-concurrent-streams=0"] {
+            assert!(Config::try_parse_from(["gateway", zero]).is_err(), "{zero}");
+        }
     }
 
     #[test]

@@ -10,12 +10,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{RawResponse, SyncCall, TestServer, assert_error_body, body_chunk, guarded, upsert};
+use common::{
+    RawResponse, SyncCall, TestServer, assert_error_body, body_chunk, guarded, guarded_for, upsert,
+};
 use gateway::proto::users::v1::{ListUsersRequest, User};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 const SHORT: Duration = Duration::from_millis(300);
+/// How long a wait during the slowloris may take before the test fails: on
+/// a loaded machine, the attackers' rounds take a while.
+const ATTACK_GUARD: Duration = Duration::from_secs(60);
 
 async fn connect(server: &TestServer) -> TcpStream {
     TcpStream::connect(server.addr()).await.expect("connect")
@@ -65,8 +70,9 @@ async fn a_slowloris_of_200_connections_neither_holds_them_nor_blocks_others() {
     let attackers: Vec<_> = (0..200)
         .map(|_| tokio::spawn(slowloris(server.addr(), closed.clone())))
         .collect();
-    // Until every attacker has had a connection closed on it at least once.
-    guarded("the slow heads to be cut off", async {
+    // Until every attacker has had a connection closed on it at least once
+    // (a round of 50 at a time, each at most the header read timeout).
+    guarded_for(ATTACK_GUARD, "the slow heads to be cut off", async {
         while closed.load(Ordering::Relaxed) < 200 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -74,10 +80,16 @@ async fn a_slowloris_of_200_connections_neither_holds_them_nor_blocks_others() {
     .await;
 
     // Meanwhile, with the attack still on, both faces answer.
-    let (status, _) = guarded("a REST call during the attack", server.get_json("/v1/users")).await;
+    let (status, _) = guarded_for(
+        ATTACK_GUARD,
+        "a REST call during the attack",
+        server.get_json("/v1/users"),
+    )
+    .await;
     assert_eq!(status, 200);
-    let mut client = guarded("a gRPC connection during the attack", server.grpc()).await;
-    guarded(
+    let mut client = guarded_for(ATTACK_GUARD, "a gRPC connection during the attack", server.grpc()).await;
+    guarded_for(
+        ATTACK_GUARD,
         "a gRPC call during the attack",
         client.list_users(ListUsersRequest::default()),
     )
