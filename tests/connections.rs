@@ -71,7 +71,7 @@ async fn a_slowloris_of_200_connections_neither_holds_them_nor_blocks_others() {
         .map(|_| tokio::spawn(slowloris(server.addr(), closed.clone())))
         .collect();
     // Until every attacker has had a connection closed on it at least once
-    // (a round of 50 at a time, each at most the header read timeout).
+    // (each after at most the header read timeout).
     guarded_for(ATTACK_GUARD, "the slow heads to be cut off", async {
         while closed.load(Ordering::Relaxed) < 200 {
             tokio::time::sleep(Duration::from_millis(100)).await;
