@@ -14,6 +14,10 @@
 //! - **gRPC messages**: the services accept gzip and zstd messages and
 //!   send them to callers that accept them ([`GRPC_ENCODINGS`]).
 //!
+//! A request that names no encoding either way (no `Accept-Encoding`, no
+//! `Content-Encoding`) skips the encoders, as gRPC does: they would pass it
+//! through untouched anyway.
+//!
 //! `--no-response-compression` sends every response as it is (say, behind a
 //! proxy that compresses); compressed requests are still accepted.
 
@@ -93,7 +97,7 @@ impl Compression {
             .map_request(|request: Request<_>| request.map(Body::new))
             .service(inner.clone());
         BoxCloneSyncService::new(tower::service_fn(move |request: Request<Body>| {
-            if is_grpc(&request) {
+            if is_grpc(&request) || !has_encodings(&request) {
                 Either::Left(inner.clone().oneshot(request))
             } else {
                 Either::Right(encoded.clone().oneshot(request))
@@ -104,6 +108,15 @@ impl Compression {
 
 /// gRPC (and gRPC-Web) compresses its own messages: its requests skip the
 /// HTTP encoders altogether.
+/// Whether the request names an encoding either way (`Accept-Encoding`
+/// for its answer, `Content-Encoding` for its body); without either, the
+/// encoders have nothing to do and are skipped.
+fn has_encodings(request: &Request<Body>) -> bool {
+    let headers = request.headers();
+    headers.contains_key(http::header::ACCEPT_ENCODING)
+        || headers.contains_key(http::header::CONTENT_ENCODING)
+}
+
 fn is_grpc(request: &Request<Body>) -> bool {
     let content_type = request.headers().get(http::header::CONTENT_TYPE);
     content_type.is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))

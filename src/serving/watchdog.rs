@@ -71,6 +71,13 @@ pub(crate) async fn watch(
     timeouts: Timeouts,
     mut pressure: watch::Receiver<bool>,
 ) -> Closing {
+    // One timer for the connection's life, moved only when the deadline
+    // changes: the watchdog looks again at every request's start and end,
+    // and most of those leave the deadline as it was (none while a request
+    // is open).
+    let sleep = tokio::time::sleep(Duration::ZERO);
+    let mut sleep = std::pin::pin!(sleep);
+    let mut armed: Option<Instant> = None;
     loop {
         let changed = activity.changed.notified();
         let under_pressure = *pressure.borrow_and_update();
@@ -78,20 +85,21 @@ pub(crate) async fn watch(
             Verdict::Close(closing) => return closing,
             Verdict::WaitUntil(deadline) => deadline,
         };
-        let sleep = async {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
+        if deadline != armed {
+            if let Some(deadline) = deadline {
+                sleep.as_mut().reset(deadline);
             }
-        };
+            armed = deadline;
+        }
         let pressure_changed = async {
             if pressure.changed().await.is_err() {
                 std::future::pending::<()>().await;
             }
         };
         tokio::select! {
+            biased;
             () = changed => {}
-            () = sleep => {}
+            () = &mut sleep, if armed.is_some() => armed = None,
             () = pressure_changed => {}
         }
     }

@@ -229,7 +229,11 @@ impl Call {
                 () = shutdown => server_stopping(),
             }
         };
+        // The responses first: a message that is ready (a unary call
+        // answered at once) is taken without arming the deadline's timer or
+        // the shutdown's watch.
         let polled = tokio::select! {
+            biased;
             polled = responses.next() => Ok(polled),
             status = ended => Err(status),
         };
