@@ -38,7 +38,8 @@ use crate::transcode::interceptor::{Interceptor, grpc_path};
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{Budgets, SqliteStore, Store, UserDirectory};
 
-/// Why the server could not start or stopped with an error.
+/// Why the server could not start (once started, it serves until told to
+/// stop: a failed connection or accept is logged, not fatal).
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("opening the database failed: {0}")]
@@ -49,8 +50,6 @@ pub enum ServerError {
     Gateway(#[from] SetupError),
     #[error(transparent)]
     Edge(#[from] EdgeError),
-    #[error("serving failed: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 /// Checks what `config` combines (the flags parse one by one), so a binary
@@ -104,10 +103,10 @@ pub async fn run_with(
     let grpc_paths = grpc_paths(&[&bindings.pool, &served_elsewhere]);
     let mut metrics = Metrics::new(&bindings, &served_elsewhere);
     metrics.register_store(store.figures());
-    // REST reaches the same service instance: unary methods directly, the
-    // streaming ones through tonic.
     // Set when the drain is over: the calls still open end.
     let stop = serving::Stop::new();
+    // REST reaches the same service instance: unary methods directly, the
+    // streaming ones through tonic.
     let mut builder = Gateway::builder_with_bindings(bindings, services.clone())
         .max_body_bytes(config.max_body_bytes)
         .default_timeout(config.default_timeout)
