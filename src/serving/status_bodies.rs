@@ -136,7 +136,8 @@ const AUTOMATIC_ANSWERS: [(&str, tonic::Code, &str); 3] = [
     ),
     (
         "HTTP/1.1 431 Request Header Fields Too Large",
-        tonic::Code::ResourceExhausted,
+        // As the gateway's own 431 (`HttpError::headers_too_large`).
+        tonic::Code::InvalidArgument,
         "the request's headers are larger than the server accepts",
     ),
 ];
@@ -213,7 +214,7 @@ mod tests {
                 format!(
                     "HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n{DATE}\r\n\r\n"
                 ),
-                Some(8),
+                Some(3),
             ),
             // The server's own answers: a content type, a body, other statuses, kept connections.
             (
