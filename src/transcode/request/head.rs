@@ -1,7 +1,8 @@
 //! The request head's own limits, checked before routing so that a URL or
 //! a header section too large gets 414 or 431 with a `google.rpc.Status`
-//! body like every other error. (The HTTP server's hard limits, far above
-//! these, still answer bare: see the README's "Limits and timeouts".)
+//! body like every other error. (The HTTP server's own hard limits are far
+//! above these; what it answers itself gets its body in the server's
+//! connection layer: see the README's "Limits and timeouts".)
 
 use http::request::Parts;
 
