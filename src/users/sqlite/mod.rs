@@ -25,6 +25,7 @@ use crate::users::store::{StoreError, Versioned, Written};
 mod cache;
 mod checkpointer;
 mod figures;
+mod files;
 mod filter_sql;
 mod list;
 mod rows;
@@ -78,10 +79,7 @@ impl SqliteStore {
     /// directory, and brings the schema up to date; its read cache keeps at
     /// most `cache_bytes` (0 disables it).
     pub(crate) fn open_with_cache_bytes(path: &Path, cache_bytes: usize) -> Result<SqliteStore, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|err| StoreError::Internal(format!("creating {}: {err}", parent.display())))?;
-        }
+        files::create_private(path)?;
         let open = || -> Result<Connection, StoreError> {
             let conn = Connection::open(path)
                 .map_err(|err| StoreError::Internal(format!("opening {}: {err}", path.display())))?;

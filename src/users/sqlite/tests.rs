@@ -296,3 +296,24 @@ async fn the_background_checkpointer_copies_commits_into_the_database_file() {
         "no commit was checkpointed into the database file"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_its_journal_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let directory = UserDirectory::new(Arc::new(store.clone()));
+    directory
+        .create_user(Request::new(create("Ada", "ada@example.com")))
+        .await
+        .unwrap();
+    let database = dir.path().join("nested/users.db");
+    assert_eq!(mode(&dir.path().join("nested")), 0o700);
+    for suffix in ["", "-wal", "-shm"] {
+        let path = database.with_file_name(format!("users.db{suffix}"));
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    store.close().await.unwrap();
+}
