@@ -193,6 +193,32 @@ pub struct Config {
     /// too) before it stops accepting, ends the streams still open and exits.
     #[arg(long, env = "GATEWAY_DRAIN_TIMEOUT", value_parser = parse_duration, default_value = "5s")]
     pub drain_timeout: Duration,
+
+    /// gRPC server reflection (what `grpcurl list` and `describe` read):
+    /// `auto` serves it only on a loopback address, `on` and `off` always
+    /// and never.
+    #[arg(long, env = "GATEWAY_REFLECTION", value_enum, default_value_t = Reflection::Auto)]
+    pub reflection: Reflection,
+}
+
+/// Whether the server describes its services to any caller who asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Reflection {
+    /// On when listening on a loopback address, off otherwise.
+    Auto,
+    On,
+    Off,
+}
+
+impl Reflection {
+    /// Whether reflection is served on a listener bound to `ip`.
+    pub fn served_on(self, ip: std::net::IpAddr) -> bool {
+        match self {
+            Reflection::Auto => ip.is_loopback(),
+            Reflection::On => true,
+            Reflection::Off => false,
+        }
+    }
 }
 
 /// An `http://host:port` URL (plain gRPC: this build has no TLS for export).
@@ -268,6 +294,7 @@ impl Config {
             http2_keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
             max_connections: None,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            reflection: Reflection::Auto,
         }
     }
 }
@@ -275,6 +302,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reflection_is_served_where_it_is_asked_for() {
+        let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let loopback6: std::net::IpAddr = "::1".parse().unwrap();
+        let public: std::net::IpAddr = "0.0.0.0".parse().unwrap();
+        let cases = [
+            (Reflection::Auto, loopback, true),
+            (Reflection::Auto, loopback6, true),
+            (Reflection::Auto, public, false),
+            (Reflection::On, public, true),
+            (Reflection::Off, loopback, false),
+        ];
+        for (reflection, ip, served) in cases {
+            assert_eq!(reflection.served_on(ip), served, "{reflection:?} on {ip}");
+        }
+    }
 
     #[test]
     fn durations_parse_with_their_unit() {

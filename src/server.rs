@@ -89,7 +89,12 @@ pub async fn run_with(
     );
     let directory = Arc::new(UserDirectory::new(store.clone()).with_budgets(budgets_of(&config)));
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    let services = grpc_services(directory.clone(), health_service, &config)?;
+    // Reflection only where the configuration allows it for this address
+    // (an address that cannot be read counts as public).
+    let reflection = listener
+        .local_addr()
+        .is_ok_and(|address| config.reflection.served_on(address.ip()));
+    let services = grpc_services(directory.clone(), health_service, reflection, &config)?;
     let health = Health::start(
         store_probe(store.clone()),
         READINESS_PROBE_TIMEOUT,
@@ -309,6 +314,7 @@ fn store_probe(store: Arc<SqliteStore>) -> Probe {
 fn grpc_services<H: tonic_health::pb::health_server::Health>(
     directory: Arc<UserDirectory>,
     mut health: HealthServer<H>,
+    reflection: bool,
     config: &Config,
 ) -> Result<Routes, ServerError> {
     let mut users = UserServiceServer::from_arc(directory)
@@ -322,6 +328,10 @@ fn grpc_services<H: tonic_health::pb::health_server::Health>(
         users = users.send_compressed(encoding);
         health = health.send_compressed(encoding);
     }
+    let routes = Routes::new(users).add_service(health);
+    if !reflection {
+        return Ok(routes);
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -332,10 +342,7 @@ fn grpc_services<H: tonic_health::pb::health_server::Health>(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|error| ServerError::Descriptors(error.to_string()))?;
-    Ok(Routes::new(users)
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(reflection_v1alpha))
+    Ok(routes.add_service(reflection).add_service(reflection_v1alpha))
 }
 
 /// The domain's budgets, with pages that fit in a gRPC message.

@@ -312,3 +312,31 @@ async fn reflection_lists_the_services_and_describes_the_user_service() {
     drop(reflection);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_can_be_turned_off() {
+    use gateway::config::Reflection;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+
+    let server = TestServer::start_configured(|config| config.reflection = Reflection::Off).await;
+    let mut reflection = ServerReflectionClient::new(server.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let refused = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect_err("no reflection service");
+    assert_eq!(refused.code(), Code::Unimplemented, "{refused:?}");
+    // The services themselves are still served.
+    let mut users = server.grpc().await;
+    users
+        .list_users(ListUsersRequest::default())
+        .await
+        .expect("ListUsers");
+    drop((reflection, users));
+    server.shutdown().await;
+}
