@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
-use crate::edge::{self, Compression, Cors, EdgeError, GRPC_ENCODINGS};
+use crate::edge::{self, Compression, Cors, EdgeError, GRPC_ENCODINGS, is_grpc};
 use crate::health::{self, Health, Probe};
 use crate::logging::CallLog;
 use crate::metrics::{METRICS_PATH, Metrics};
@@ -193,7 +193,7 @@ struct Front {
 
 impl Front {
     async fn serve(&self, request: Request<Body>) -> Response<Body> {
-        let routed = if is_grpc(&request) {
+        let routed = if is_grpc(request.headers()) {
             self.grpc.clone().oneshot(request).await
         } else if is_docs_path(request.uri().path()) {
             self.docs.clone().oneshot(request).await
@@ -353,13 +353,6 @@ fn budgets_of(config: &Config) -> Budgets {
         stream_idle_timeout: config.stream_idle_timeout,
     }
     .fitting_messages_of(config.max_message_bytes)
-}
-
-fn is_grpc<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
 
 #[cfg(test)]

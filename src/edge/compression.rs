@@ -32,7 +32,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 
-use super::EdgeService;
+use super::{EdgeService, is_grpc};
 use crate::config::Config;
 
 /// Response bodies smaller than this (in bytes, when their size is known)
@@ -97,7 +97,7 @@ impl Compression {
             .map_request(|request: Request<_>| request.map(Body::new))
             .service(inner.clone());
         BoxCloneSyncService::new(tower::service_fn(move |request: Request<Body>| {
-            if is_grpc(&request) || !has_encodings(&request) {
+            if is_grpc(request.headers()) || !has_encodings(&request) {
                 Either::Left(inner.clone().oneshot(request))
             } else {
                 Either::Right(encoded.clone().oneshot(request))
@@ -115,9 +115,4 @@ fn has_encodings(request: &Request<Body>) -> bool {
     let headers = request.headers();
     headers.contains_key(http::header::ACCEPT_ENCODING)
         || headers.contains_key(http::header::CONTENT_ENCODING)
-}
-
-fn is_grpc(request: &Request<Body>) -> bool {
-    let content_type = request.headers().get(http::header::CONTENT_TYPE);
-    content_type.is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }

@@ -26,6 +26,15 @@ use tower::util::BoxCloneSyncService;
 pub(crate) use compression::{Compression, GRPC_ENCODINGS};
 pub(crate) use cors::{Cors, MethodsAt, parse_header_name, parse_origin};
 
+/// Whether a request or response is gRPC (or gRPC-Web) by its
+/// `content-type`: what goes to tonic, skips the HTTP encoders, and ends
+/// with a gRPC status when the server stops.
+pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}
+
 /// Why the edge cannot be built from the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeError {

@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use http::{Request, Response, StatusCode, header};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
+use crate::edge::is_grpc;
 use crate::serving::Settings;
 use crate::serving::activity::{Activity, Watched};
 use crate::serving::response_body::ServedBody;
@@ -118,7 +119,7 @@ pub(crate) async fn serve<H, F>(
                 if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                     guard.activity().upgraded();
                 }
-                let grpc = is_grpc(&response);
+                let grpc = is_grpc(response.headers());
                 Ok::<_, Infallible>(response.map(|body| {
                     if grpc {
                         ServedBody::grpc(body, guard, closing)
@@ -148,11 +149,4 @@ pub(crate) async fn serve<H, F>(
     }
     connection.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(CLOSE_GRACE, connection).await;
-}
-
-fn is_grpc(response: &Response<Body>) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
