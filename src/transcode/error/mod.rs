@@ -42,7 +42,7 @@ pub(crate) fn http_status(code: Code) -> StatusCode {
 }
 
 /// A failed HTTP request: a gRPC status, and the HTTP status when the
-/// gateway knows better than the table (405, 413, 415).
+/// gateway knows better than the table (405, 408, 413, 414, 415, 431).
 #[derive(Debug)]
 pub(crate) struct HttpError {
     status: tonic::Status,
@@ -67,6 +67,14 @@ impl From<tonic::Status> for HttpError {
 }
 
 impl HttpError {
+    /// `status`, answered with `http_status` instead of the table's.
+    fn answered_as(status: tonic::Status, http_status: StatusCode) -> Self {
+        HttpError {
+            http_status,
+            ..status.into()
+        }
+    }
+
     pub(crate) fn not_found(method: &Method, path: &str) -> Self {
         tonic::Status::not_found(format!("no route for {method} {path}")).into()
     }
@@ -74,61 +82,49 @@ impl HttpError {
     pub(crate) fn method_not_allowed(method: &Method, path: &str, allow: Vec<Method>) -> Self {
         let message = format!("method {method} is not allowed on {path}");
         HttpError {
-            status: tonic::Status::unimplemented(message),
-            http_status: StatusCode::METHOD_NOT_ALLOWED,
             allow,
-            cause: None,
-            request_id: None,
+            ..Self::answered_as(
+                tonic::Status::unimplemented(message),
+                StatusCode::METHOD_NOT_ALLOWED,
+            )
         }
     }
 
     pub(crate) fn unsupported_media_type(content_type: &str, expected: &str) -> Self {
         let message = format!("unsupported content type {content_type:?}: send the body as {expected}");
-        HttpError {
-            status: tonic::Status::invalid_argument(message),
-            http_status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            allow: Vec::new(),
-            cause: None,
-            request_id: None,
-        }
+        Self::answered_as(
+            tonic::Status::invalid_argument(message),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        )
     }
 
     pub(crate) fn unsupported_content_encoding(encoding: &str) -> Self {
         let message = format!("unsupported content encoding {encoding:?}: send the body unencoded");
-        HttpError {
-            status: tonic::Status::invalid_argument(message),
-            http_status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            allow: Vec::new(),
-            cause: None,
-            request_id: None,
-        }
+        Self::answered_as(
+            tonic::Status::invalid_argument(message),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        )
     }
 
     pub(crate) fn payload_too_large(limit: usize) -> Self {
         let message = format!("the request body is larger than the limit of {limit} bytes");
-        HttpError {
-            status: tonic::Status::resource_exhausted(message),
-            http_status: StatusCode::PAYLOAD_TOO_LARGE,
-            allow: Vec::new(),
-            cause: None,
-            request_id: None,
-        }
+        Self::answered_as(
+            tonic::Status::resource_exhausted(message),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
     }
 
     pub(crate) fn uri_too_long(limit: usize) -> Self {
         let message = format!("the request URL is longer than the limit of {limit} bytes");
-        HttpError {
-            http_status: StatusCode::URI_TOO_LONG,
-            ..tonic::Status::invalid_argument(message).into()
-        }
+        Self::answered_as(tonic::Status::invalid_argument(message), StatusCode::URI_TOO_LONG)
     }
 
     /// `what` names the limit passed.
     pub(crate) fn headers_too_large(what: &str) -> Self {
-        HttpError {
-            http_status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ..tonic::Status::invalid_argument(format!("the request has {what}")).into()
-        }
+        Self::answered_as(
+            tonic::Status::invalid_argument(format!("the request has {what}")),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        )
     }
 
     /// Reading the request body failed: 408 if it stalled (DEADLINE_EXCEEDED
@@ -138,15 +134,11 @@ impl HttpError {
             return tonic::Status::invalid_argument(format!("reading the request body failed: {error}"))
                 .into();
         }
-        HttpError {
-            status: tonic::Status::deadline_exceeded(format!(
-                "{error}; the body must arrive without stalling"
-            )),
-            http_status: StatusCode::REQUEST_TIMEOUT,
-            allow: Vec::new(),
-            cause: None,
-            request_id: None,
-        }
+        let message = format!("{error}; the body must arrive without stalling");
+        Self::answered_as(
+            tonic::Status::deadline_exceeded(message),
+            StatusCode::REQUEST_TIMEOUT,
+        )
     }
 
     /// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming `field`; the
