@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use crate::logging::LogFormat;
 
+mod auth;
+
+pub use auth::AuthConfig;
+
 /// Where the server listens by default: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The embedded database used when no `--database` is given.
@@ -199,6 +203,10 @@ pub struct Config {
     /// and never.
     #[arg(long, env = "GATEWAY_REFLECTION", value_enum, default_value_t = Reflection::Auto)]
     pub reflection: Reflection,
+
+    /// Who may call: token keys, the opt-out, rate limits.
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 /// Whether the server describes its services to any caller who asks.
@@ -295,6 +303,7 @@ impl Config {
             max_connections: None,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             reflection: Reflection::Auto,
+            auth: AuthConfig::default(),
         }
     }
 }

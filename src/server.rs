@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -34,9 +35,12 @@ use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::serving;
 use crate::telemetry::TraceContext;
+use crate::transcode::auth::KeyError;
 use crate::transcode::interceptor::{Interceptor, grpc_path};
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{Budgets, SqliteStore, Store, UserDirectory};
+
+mod auth;
 
 /// Why the server could not start (once started, it serves until told to
 /// stop: a failed connection or accept is logged, not fatal).
@@ -50,12 +54,21 @@ pub enum ServerError {
     Gateway(#[from] SetupError),
     #[error(transparent)]
     Edge(#[from] EdgeError),
+    #[error("reading the token keys failed: {0}")]
+    Keys(KeyError),
+    #[error(
+        "{0} is not a loopback address and no token keys are configured: give --jwt-hs256-secret-file \
+         or --jwks-file, or --allow-unauthenticated to serve it unchecked"
+    )]
+    Unauthenticated(SocketAddr),
 }
 
 /// Checks what `config` combines (the flags parse one by one), so a binary
 /// can refuse to start before it listens; [`run`] checks it again.
 pub fn check(config: &Config) -> Result<(), ServerError> {
     Cors::from_config(config)?;
+    auth::check_exposure(config, config.addr)?;
+    auth::verifier(config)?;
     Ok(())
 }
 
@@ -82,6 +95,12 @@ pub async fn run_with(
     // the same ones feed the route table and the OpenAPI document.
     let bindings = Bindings::read(&descriptor_pool()?)?;
     let cors = Cors::from_config(&config)?;
+    // A listener that cannot say its address counts as public.
+    let local_addr = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    auth::check_exposure(&config, local_addr)?;
+    let verifier = auth::verifier(&config)?;
     let document = openapi::document_of(&bindings);
     let store = Arc::new(
         SqliteStore::open_with_cache_bytes(&config.database, config.cache_bytes)
@@ -91,9 +110,7 @@ pub async fn run_with(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // Reflection only where the configuration allows it for this address
     // (an address that cannot be read counts as public).
-    let reflection = listener
-        .local_addr()
-        .is_ok_and(|address| config.reflection.served_on(address.ip()));
+    let reflection = config.reflection.served_on(local_addr.ip());
     let services = grpc_services(directory.clone(), health_service, reflection, &config)?;
     let health = Health::start(
         store_probe(store.clone()),
@@ -106,6 +123,9 @@ pub async fn run_with(
     // interceptor rejects are counted too.
     let served_elsewhere = served_elsewhere_pool()?;
     let grpc_paths = grpc_paths(&[&bindings.pool, &served_elsewhere]);
+    let authenticator = verifier
+        .map(|verifier| auth::authenticator(verifier, &bindings.pool, &served_elsewhere))
+        .transpose()?;
     let mut metrics = Metrics::new(&bindings, &served_elsewhere);
     metrics.register_store(store.figures());
     // Set when the drain is over: the calls still open end.
@@ -128,6 +148,12 @@ pub async fn run_with(
         builder = builder.interceptor(TraceContext::default());
     }
     builder = builder.interceptor(CallLog);
+    if let Some(authenticator) = authenticator {
+        builder = builder.interceptor(authenticator);
+    }
+    if let Some(rate_limit) = auth::rate_limit(&config, &served_elsewhere) {
+        builder = builder.interceptor(rate_limit);
+    }
     for interceptor in interceptors {
         builder = builder.interceptor_arc(interceptor);
     }
