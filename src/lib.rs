@@ -5,6 +5,7 @@
 //! - `serving` — the accept loop and connections: HTTP/1.1 and h2c on one
 //!   port, the connection cap, timeouts, HTTP/2 limits, the drain.
 //! - [`config`] — every knob, with defaults.
+//! - `reloading` — files read again when they change or on SIGHUP (keys).
 //! - [`edge`] — what every request and response passes on the wire: CORS,
 //!   response compression, request decompression.
 //! - `health` — liveness and readiness (`/healthz`, `/readyz`, gRPC
@@ -34,6 +35,7 @@ pub mod edge;
 pub(crate) mod health;
 pub mod logging;
 pub(crate) mod metrics;
+pub(crate) mod reloading;
 pub mod server;
 pub(crate) mod serving;
 pub mod telemetry;

@@ -123,6 +123,7 @@ pub async fn run_with(
     // interceptor rejects are counted too.
     let served_elsewhere = served_elsewhere_pool()?;
     let grpc_paths = grpc_paths(&[&bindings.pool, &served_elsewhere]);
+    let watched_keys = verifier.clone();
     let authenticator = verifier
         .map(|verifier| auth::authenticator(verifier, &bindings.pool, &served_elsewhere))
         .transpose()?;
@@ -192,12 +193,17 @@ pub async fn run_with(
         let edge = edge.clone();
         async move { edge.oneshot(request).await.unwrap_or_else(|never| match never {}) }
     };
+    // The key files are read again when they change or on SIGHUP.
+    let key_watcher = watched_keys.as_ref().map(auth::watch_keys);
     let settings = serving::Settings::of(&config);
     serving::serve(listener, settings, stop, handler, shutdown, move || {
         // The drain begins: readiness turns NOT_SERVING on both faces first.
         drop(health.start_draining());
     })
     .await;
+    if let Some(watcher) = key_watcher {
+        watcher.abort();
+    }
     if let Err(error) = store.close().await {
         tracing::error!(%error, "closing the database failed");
     }

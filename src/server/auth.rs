@@ -8,9 +8,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use prost_reflect::DescriptorPool;
+use tokio::task::JoinHandle;
 
 use super::ServerError;
 use crate::config::Config;
+use crate::reloading;
 use crate::transcode::auth::{AccessRules, Authenticator, RateLimit, TokenVerifier};
 
 /// The token verifier, when the configuration names keys.
@@ -20,6 +22,13 @@ pub(super) fn verifier(config: &Config) -> Result<Option<Arc<TokenVerifier>>, Se
     };
     let verifier = TokenVerifier::new(sources, config.auth.token_rules()).map_err(ServerError::Keys)?;
     Ok(Some(Arc::new(verifier)))
+}
+
+/// Reloads `verifier`'s keys when their files change or on SIGHUP.
+pub(super) fn watch_keys(verifier: &Arc<TokenVerifier>) -> JoinHandle<()> {
+    let files = verifier.sources().files();
+    let verifier = verifier.clone();
+    reloading::watch("the token keys", files, move || verifier.reload())
 }
 
 /// The chain's step for `verifier`: the access of every method of
