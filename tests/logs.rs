@@ -12,8 +12,13 @@ use gateway::proto::users::v1::GetUserRequest;
 use serde_json::Value;
 
 async fn start_json_logging(dir: &std::path::Path) -> GatewayProcess {
+    start_json_logging_with(dir, &[]).await
+}
+
+/// [`start_json_logging`], with `flags` added.
+async fn start_json_logging_with(dir: &std::path::Path, flags: &[&std::ffi::OsStr]) -> GatewayProcess {
     let database = dir.join("users.db");
-    let args: [&std::ffi::OsStr; 6] = [
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "--addr".as_ref(),
         "127.0.0.1:0".as_ref(),
         "--database".as_ref(),
@@ -21,6 +26,7 @@ async fn start_json_logging(dir: &std::path::Path) -> GatewayProcess {
         "--log-format".as_ref(),
         "json".as_ref(),
     ];
+    args.extend(flags);
     let program = std::path::Path::new(env!("CARGO_BIN_EXE_gateway"));
     GatewayProcess::start_program_with(program, &args, &[("RUST_LOG", "info")]).await
 }
@@ -103,19 +109,8 @@ async fn each_write_leaves_an_audit_line_with_its_caller_and_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let issuer = common::TokenIssuer::new();
     let keys = issuer.key_files();
-    let database = dir.path().join("users.db");
-    let args: [&std::ffi::OsStr; 8] = [
-        "--addr".as_ref(),
-        "127.0.0.1:0".as_ref(),
-        "--database".as_ref(),
-        database.as_os_str(),
-        "--log-format".as_ref(),
-        "json".as_ref(),
-        "--jwt-hs256-secret-file".as_ref(),
-        keys.secret_file.as_os_str(),
-    ];
-    let program = std::path::Path::new(env!("CARGO_BIN_EXE_gateway"));
-    let process = GatewayProcess::start_program_with(program, &args, &[("RUST_LOG", "info")]).await;
+    let flags = ["--jwt-hs256-secret-file".as_ref(), keys.secret_file.as_os_str()];
+    let process = start_json_logging_with(dir.path(), &flags).await;
     let admin = issuer.token("ada", &["admin"]);
     let editor = issuer.token("eve", &["editor"]);
     let created: Value = process
