@@ -45,4 +45,4 @@ pub use server::{TestServer, database_in};
 pub use stub::{StreamMode, StubService, stub_user};
 pub use sync::{SyncCall, upsert};
 pub use users::{bulk_create, create_request, full_request, large_request};
-pub use websocket::{Socket, connect_socket, next_frame, send_text};
+pub use websocket::{Socket, connect_socket, connect_socket_from, next_frame, send_text};
