@@ -128,12 +128,12 @@ fn refused(request: &Request<Body>, message: String) -> Response<Body> {
         return response;
     }
     // In the field order of every other error body of the gateway.
-    let body = serde_json::json!({
-        "code": tonic::Code::PermissionDenied as i32,
-        "message": message,
-        "details": [],
-    });
-    let mut response = Response::new(Body::from(body.to_string()));
+    let body = format!(
+        r#"{{"code":{},"message":{},"details":[]}}"#,
+        tonic::Code::PermissionDenied as i32,
+        serde_json::Value::from(message)
+    );
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::MISDIRECTED_REQUEST;
     response
         .headers_mut()
@@ -279,6 +279,8 @@ mod tests {
             assert_eq!(response.status(), status, "{host:?}");
             if content_type.is_some() {
                 assert_eq!(response.headers()["grpc-status"], "7");
+            } else {
+                assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
             }
         }
     }
