@@ -108,6 +108,13 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_CORS_ALLOW_CREDENTIALS")]
     pub cors_allow_credentials: bool,
 
+    /// On a loopback address, a host name served besides `localhost`,
+    /// `127.0.0.1` and `[::1]` (any port), e.g. `gateway.internal`; other
+    /// names get 421 (against DNS rebinding). Repeatable (in the variable,
+    /// comma-separated); on any other address every name is served.
+    #[arg(long = "allowed-host", env = "GATEWAY_ALLOWED_HOST", value_delimiter = ',', value_parser = crate::edge::parse_allowed_host)]
+    pub allowed_hosts: Vec<String>,
+
     /// Sends every response uncompressed (REST bodies and gRPC messages),
     /// say behind a proxy that compresses; compressed requests are still
     /// accepted.
@@ -286,6 +293,7 @@ impl Config {
             cors_allow_headers: Vec::new(),
             cors_expose_headers: Vec::new(),
             cors_allow_credentials: false,
+            allowed_hosts: Vec::new(),
             no_response_compression: false,
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             max_open_streams: DEFAULT_MAX_OPEN_STREAMS,

@@ -6,8 +6,8 @@
 //!   port, the connection cap, timeouts, HTTP/2 limits, the drain.
 //! - [`config`] — every knob, with defaults.
 //! - `reloading` — files read again when they change or on SIGHUP (keys).
-//! - [`edge`] — what every request and response passes on the wire: CORS,
-//!   response compression, request decompression.
+//! - [`edge`] — what every request and response passes on the wire: the
+//!   loopback host check, CORS, response compression, request decompression.
 //! - `health` — liveness and readiness (`/healthz`, `/readyz`, gRPC
 //!   health), and readiness off when the drain begins.
 //! - [`logging`] — text or JSON logs, one line per call, panics logged once.

@@ -1,6 +1,6 @@
 //! Builds and serves the whole process on one listener: the store, the
 //! tonic services (users, health, reflection) and the transcoding gateway
-//! in front of them, all behind the HTTP edge (CORS, compression). Requests
+//! in front of them, all behind the HTTP edge (Host, CORS, compression). Requests
 //! with `content-type: application/grpc*` go to tonic (gRPC-Web translated
 //! by tonic-web first); `GET /openapi.json`, `/openapi.yaml` and `/docs/`
 //! serve the generated OpenAPI document and Swagger UI; `GET /metrics` the
@@ -26,7 +26,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
-use crate::edge::{self, Compression, Cors, EdgeError, GRPC_ENCODINGS, is_grpc};
+use crate::edge::{self, AllowedHosts, Compression, Cors, EdgeError, GRPC_ENCODINGS, is_grpc};
 use crate::health::{self, Health, Probe};
 use crate::logging::CallLog;
 use crate::metrics::{METRICS_PATH, Metrics};
@@ -141,6 +141,7 @@ pub async fn run_with(
         .max_in_flight_body_bytes(config.max_in_flight_body_bytes)
         .body_read_timeout(serving::enabled(config.body_read_timeout))
         .shutdown(stop.watch())
+        .websocket_origins(config.cors_allow_origins.iter().cloned())
         .direct(UserServiceDirect(directory))
         .interceptor_arc(metrics.interceptor());
     if config.otlp_endpoint.is_some() {
@@ -182,11 +183,13 @@ pub async fn run_with(
         let front = front.clone();
         async move { Ok::<_, Infallible>(front.serve(request).await) }
     });
+    let hosts = AllowedHosts::for_listener(&config, listener.local_addr().ok());
     let edge = edge::wrap(
         front,
         methods_at,
         cors.as_ref(),
         Compression::from_config(&config),
+        hosts.as_ref(),
     );
     // Each request carries its peer's address (`ConnectInfo`), for the chain.
     let handler = move |request: Request<Body>| {

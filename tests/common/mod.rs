@@ -48,4 +48,4 @@ pub use stub::{StreamMode, StubService, stub_user};
 pub use sync::{SyncCall, upsert};
 pub use tokens::{KeyFiles, SigningKey, TokenIssuer, claims, now};
 pub use users::{bulk_create, create_request, full_request, large_request};
-pub use websocket::{Socket, connect_socket, next_frame, send_text};
+pub use websocket::{Socket, connect_socket, connect_socket_from, next_frame, send_text};

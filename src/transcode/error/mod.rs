@@ -91,8 +91,14 @@ impl HttpError {
         }
     }
 
-    pub(crate) fn unsupported_media_type(content_type: &str, expected: &str) -> Self {
-        let message = format!("unsupported content type {content_type:?}: send the body as {expected}");
+    /// A body sent as `content_type`, or with none, when `expected` is read.
+    pub(crate) fn unsupported_media_type(content_type: Option<&str>, expected: &str) -> Self {
+        let message = match content_type {
+            Some(content_type) => {
+                format!("unsupported content type {content_type:?}: send the body as {expected}")
+            }
+            None => format!("the request body has no Content-Type: send it as {expected}"),
+        };
         Self::answered_as(
             tonic::Status::invalid_argument(message),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
