@@ -19,6 +19,20 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// The largest key file read.
 const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
 
+/// Every algorithm a key may be for.
+pub(crate) const ALGORITHMS: [Algorithm; 10] = [
+    Algorithm::HS256,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
 /// Where the keys are read from; either may be missing, not both.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeySources {

@@ -11,12 +11,12 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use jsonwebtoken::Validation;
 use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use super::Principal;
-use super::keys::{KeyError, KeySet, KeySources};
+use super::keys::{ALGORITHMS, KeyError, KeySet, KeySources};
 
 /// The largest token read (8 KiB).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -63,14 +63,15 @@ pub enum TokenError {
 pub struct TokenVerifier {
     sources: KeySources,
     rules: TokenRules,
-    base: Validation,
+    /// The checks for each algorithm a key may be for, made once.
+    validations: Vec<Validation>,
     keys: RwLock<Arc<KeySet>>,
 }
 
 impl TokenVerifier {
     pub fn new(sources: KeySources, rules: TokenRules) -> Result<Self, KeyError> {
         let keys = KeySet::read(&sources)?;
-        let mut base = Validation::new(jsonwebtoken::Algorithm::HS256);
+        let mut base = Validation::new(Algorithm::HS256);
         base.leeway = LEEWAY.as_secs();
         base.validate_nbf = true;
         let mut required = vec!["exp"];
@@ -89,10 +90,17 @@ impl TokenVerifier {
             None => base.validate_aud = false,
         }
         base.set_required_spec_claims(&required);
+        let validations = ALGORITHMS
+            .iter()
+            .map(|&algorithm| Validation {
+                algorithms: vec![algorithm],
+                ..base.clone()
+            })
+            .collect();
         Ok(TokenVerifier {
             sources,
             rules,
-            base,
+            validations,
             keys: RwLock::new(Arc::new(keys)),
         })
     }
@@ -126,9 +134,12 @@ impl TokenVerifier {
         if header.alg != key.algorithm {
             return Err(refused("alg differs from the key's"));
         }
-        let mut validation = self.base.clone();
-        validation.algorithms = vec![key.algorithm];
-        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
+        let validation = self
+            .validations
+            .iter()
+            .find(|validation| validation.algorithms[0] == key.algorithm)
+            .ok_or_else(|| refused("an algorithm without checks"))?;
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation)
             .map_err(|error| match error.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
