@@ -25,6 +25,7 @@ mod keys;
 mod principal;
 mod rate_limit;
 mod tokens;
+mod verified;
 
 use std::sync::Arc;
 

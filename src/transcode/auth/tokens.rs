@@ -5,6 +5,9 @@
 //! signature, `exp` (required) and `nbf` with [`LEEWAY`], and the issuer and
 //! audience when configured. The principal is `sub` and the roles claim.
 //!
+//! A token that passed is kept (`verified`), so the next call with it is a
+//! lookup and a clock check.
+//!
 //! The client learns only "not valid", "expired" or "not valid yet"; the
 //! exact reason is logged at `debug`.
 
@@ -17,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::Principal;
 use super::keys::{ALGORITHMS, KeyError, KeySet, KeySources};
+use super::verified::{Validity, VerifiedTokens};
 
 /// The largest token read (8 KiB).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -65,7 +69,23 @@ pub struct TokenVerifier {
     rules: TokenRules,
     /// The checks for each algorithm a key may be for, made once.
     validations: Vec<Validation>,
-    keys: RwLock<Arc<KeySet>>,
+    keys: RwLock<Arc<Generation>>,
+}
+
+/// One reading of the keys, and the tokens verified with them (a reading's
+/// tokens go with it).
+struct Generation {
+    keys: KeySet,
+    verified: VerifiedTokens,
+}
+
+impl Generation {
+    fn new(keys: KeySet) -> Arc<Self> {
+        Arc::new(Generation {
+            keys,
+            verified: VerifiedTokens::default(),
+        })
+    }
 }
 
 impl TokenVerifier {
@@ -101,7 +121,7 @@ impl TokenVerifier {
             sources,
             rules,
             validations,
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(Generation::new(keys)),
         })
     }
 
@@ -112,7 +132,7 @@ impl TokenVerifier {
 
     /// Reads the key files again; on failure the keys in use stay.
     pub fn reload(&self) -> Result<(), KeyError> {
-        let keys = Arc::new(KeySet::read(&self.sources)?);
+        let keys = Generation::new(KeySet::read(&self.sources)?);
         *self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = keys;
         Ok(())
     }
@@ -122,13 +142,18 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(refused("longer than the limit"));
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|error| refused(error.kind()))?;
-        let keys = self
+        let generation = self
             .keys
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
-        let key = keys
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(principal) = generation.verified.get(token, now) {
+            return Ok(principal);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|error| refused(error.kind()))?;
+        let key = generation
+            .keys
             .key_for(header.kid.as_deref())
             .ok_or_else(|| refused("no key of that kid"))?;
         if header.alg != key.algorithm {
@@ -146,7 +171,11 @@ impl TokenVerifier {
                 kind => refused(kind),
             })?
             .claims;
-        self.principal_of(&claims)
+        let principal = self.principal_of(&claims)?;
+        generation
+            .verified
+            .insert(token, principal.clone(), validity_of(&claims));
+        Ok(principal)
     }
 
     fn principal_of(&self, claims: &Map<String, Value>) -> Result<Principal, TokenError> {
@@ -164,6 +193,22 @@ impl TokenVerifier {
             Some(_) => return Err(refused("roles that are not an array")),
         };
         Ok(Principal::new(subject, roles))
+    }
+}
+
+/// When a token whose claims passed every check may be used without
+/// checking them again: from `nbf` to `exp`, the leeway on both sides.
+fn validity_of(claims: &Map<String, Value>) -> Validity {
+    let seconds = |claim: &str| {
+        claims
+            .get(claim)
+            .and_then(Value::as_f64)
+            .map(|value| value as u64)
+    };
+    let leeway = LEEWAY.as_secs();
+    Validity {
+        from: seconds("nbf").map_or(0, |nbf| nbf.saturating_sub(leeway)),
+        until: seconds("exp").map_or(0, |exp| exp.saturating_add(leeway)),
     }
 }
 
