@@ -33,6 +33,7 @@ pub mod config;
 pub mod edge;
 pub(crate) mod health;
 pub mod logging;
+pub(crate) mod reloading;
 pub(crate) mod metrics;
 pub mod server;
 pub(crate) mod serving;

@@ -50,12 +50,16 @@ pub enum ServerError {
     Gateway(#[from] SetupError),
     #[error(transparent)]
     Edge(#[from] EdgeError),
+    /// The TLS flags do not go together, or a TLS file is unusable.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// Checks what `config` combines (the flags parse one by one), so a binary
 /// can refuse to start before it listens; [`run`] checks it again.
 pub fn check(config: &Config) -> Result<(), ServerError> {
     Cors::from_config(config)?;
+    serving::tls::Tls::check(&config.tls).map_err(ServerError::Tls)?;
     Ok(())
 }
 
@@ -82,6 +86,7 @@ pub async fn run_with(
     // the same ones feed the route table and the OpenAPI document.
     let bindings = Bindings::read(&descriptor_pool()?)?;
     let cors = Cors::from_config(&config)?;
+    let tls = serving::tls::Tls::start(&config.tls).map_err(ServerError::Tls)?;
     let document = openapi::document_of(&bindings);
     let store = Arc::new(
         SqliteStore::open_with_cache_bytes(&config.database, config.cache_bytes)
@@ -166,7 +171,7 @@ pub async fn run_with(
         let edge = edge.clone();
         async move { edge.oneshot(request).await.unwrap_or_else(|never| match never {}) }
     };
-    let settings = serving::Settings::of(&config);
+    let settings = serving::Settings::of(&config).with_tls(tls);
     serving::serve(listener, settings, stop, handler, shutdown, move || {
         // The drain begins: readiness turns NOT_SERVING on both faces first.
         drop(health.start_draining());
