@@ -50,11 +50,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         test_compiler.encode_file_descriptor_set(),
     )?;
 
-    // Well-known types come from prost-types; generate everything else.
-    let mut file_descriptor_set = compiler.file_descriptor_set();
-    file_descriptor_set
-        .file
-        .retain(|file| !file.package().starts_with("google.protobuf"));
+    // Well-known types come from prost-types (their descriptors stay in
+    // the set: prost reads the fields of `google.protobuf.Duration` to
+    // derive `RetryInfo`; the module it writes for them is never included).
+    let file_descriptor_set = compiler.file_descriptor_set();
     let tonic = tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -7,6 +7,12 @@ use std::time::Duration;
 
 use crate::logging::LogFormat;
 
+mod auth;
+mod tls;
+
+pub use auth::AuthConfig;
+pub use tls::{ClientAuth, TlsOptions};
+
 /// Where the server listens by default: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The embedded database used when no `--database` is given.
@@ -103,6 +109,13 @@ pub struct Config {
     /// (`Access-Control-Allow-Credentials: true`); needs listed origins.
     #[arg(long, env = "GATEWAY_CORS_ALLOW_CREDENTIALS")]
     pub cors_allow_credentials: bool,
+
+    /// On a loopback address, a host name served besides `localhost`,
+    /// `127.0.0.1` and `[::1]` (any port), e.g. `gateway.internal`; other
+    /// names get 421 (against DNS rebinding). Repeatable (in the variable,
+    /// comma-separated); on any other address every name is served.
+    #[arg(long = "allowed-host", env = "GATEWAY_ALLOWED_HOST", value_delimiter = ',', value_parser = crate::edge::parse_allowed_host)]
+    pub allowed_hosts: Vec<String>,
 
     /// Sends every response uncompressed (REST bodies and gRPC messages),
     /// say behind a proxy that compresses; compressed requests are still
@@ -203,39 +216,10 @@ pub struct Config {
     /// TLS on the one port (`--tls-cert`, `--tls-key`, mTLS).
     #[command(flatten)]
     pub tls: TlsOptions,
-}
 
-/// TLS and mTLS: with a certificate and its key, the port serves HTTPS and
-/// gRPC over TLS (ALPN `h2` and `http/1.1`, TLS 1.2 and 1.3). The files are
-/// read again when they change or on SIGHUP.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct TlsOptions {
-    /// The server's certificate, PEM, with its chain (leaf first); needs
-    /// `--tls-key`.
-    #[arg(long, env = "GATEWAY_TLS_CERT")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// The certificate's private key, PEM (PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, env = "GATEWAY_TLS_KEY")]
-    pub tls_key: Option<PathBuf>,
-
-    /// The CA certificates (PEM) that client certificates must chain to:
-    /// turns on mTLS.
-    #[arg(long, env = "GATEWAY_TLS_CLIENT_CA")]
-    pub tls_client_ca: Option<PathBuf>,
-
-    /// With `--tls-client-ca`: `required` (the default) refuses clients
-    /// without a trusted certificate; `optional` also lets in clients with
-    /// none (an untrusted one is still refused).
-    #[arg(long, env = "GATEWAY_TLS_CLIENT_AUTH", value_enum)]
-    pub tls_client_auth: Option<ClientAuth>,
-}
-
-/// Whether clients must present a certificate (mTLS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ClientAuth {
-    Required,
-    Optional,
+    /// Who may call: token keys, the opt-out, rate limits.
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 /// Whether the server describes its services to any caller who asks.
@@ -315,6 +299,7 @@ impl Config {
             cors_allow_headers: Vec::new(),
             cors_expose_headers: Vec::new(),
             cors_allow_credentials: false,
+            allowed_hosts: Vec::new(),
             no_response_compression: false,
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             max_open_streams: DEFAULT_MAX_OPEN_STREAMS,
@@ -333,6 +318,7 @@ impl Config {
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             reflection: Reflection::Auto,
             tls: TlsOptions::default(),
+            auth: AuthConfig::default(),
         }
     }
 }

@@ -5,8 +5,9 @@
 //! - `serving` — the accept loop and connections: HTTP/1.1 and h2c on one
 //!   port, the connection cap, timeouts, HTTP/2 limits, the drain.
 //! - [`config`] — every knob, with defaults.
-//! - [`edge`] — what every request and response passes on the wire: CORS,
-//!   response compression, request decompression.
+//! - `reloading` — files read again when they change or on SIGHUP (keys).
+//! - [`edge`] — what every request and response passes on the wire: the
+//!   loopback host check, CORS, response compression, request decompression.
 //! - `health` — liveness and readiness (`/healthz`, `/readyz`, gRPC
 //!   health), and readiness off when the drain begins.
 //! - [`logging`] — text or JSON logs, one line per call, panics logged once.
@@ -33,8 +34,8 @@ pub mod config;
 pub mod edge;
 pub(crate) mod health;
 pub mod logging;
-pub(crate) mod reloading;
 pub(crate) mod metrics;
+pub(crate) mod reloading;
 pub mod server;
 pub(crate) mod serving;
 pub mod telemetry;

@@ -1,129 +1,127 @@
-//! Reloading from files: [`watch`] calls a closure whenever one of some
-//! files changes (its modification time or length, polled every
-//! [`POLL_INTERVAL`]) or the process gets SIGHUP, until the returned
-//! [`Watch`] is dropped. The closure does the reading and decides what a
-//! failed reload means (typically: log a warning, keep the old state).
+//! Files read again while the server runs (keys rotate without a restart):
+//! [`watch`] calls a reload when any watched file changes (its modification
+//! time, length or inode, looked at every [`POLL_EVERY`]) or when the process
+//! gets SIGHUP. A reload that fails is logged and the old contents stay in
+//! use; the next change tries again.
 //!
 //! ```ignore
-//! let _watch = reloading::watch("TLS certificate", vec![cert, key], move || tls.reload());
+//! let watcher = reloading::watch("the JWKS", vec![jwks], move || verifier.reload());
+//! // … serve …
+//! watcher.abort();
 //! ```
 
+use std::fmt::Display;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-/// How often the files' metadata are looked at.
-pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(1);
+use tokio::task::JoinHandle;
 
-/// Watching until dropped.
-#[derive(Debug)]
-pub(crate) struct Watch(tokio::task::JoinHandle<()>);
+/// How often the files are looked at.
+pub(crate) const POLL_EVERY: Duration = Duration::from_secs(1);
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// What identifies one version of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    length: u64,
+    inode: u64,
 }
 
-/// What is compared between two looks at a file (`None`: missing).
-type Stamp = Option<(Option<SystemTime>, u64)>;
-
-fn stamps(paths: &[PathBuf]) -> Vec<Stamp> {
-    paths
-        .iter()
-        .map(|path| {
-            std::fs::metadata(path)
-                .ok()
-                .map(|metadata| (metadata.modified().ok(), metadata.len()))
-        })
-        .collect()
+fn stamp(path: &PathBuf) -> Option<Stamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(Stamp {
+        modified: metadata.modified().ok(),
+        length: metadata.len(),
+        inode,
+    })
 }
 
-/// Calls `reload` when any of `paths` changes or on SIGHUP; `what` names
-/// the watched thing in the log. Must be called inside a tokio runtime.
-pub(crate) fn watch(what: &'static str, paths: Vec<PathBuf>, mut reload: impl FnMut() + Send + 'static) -> Watch {
-    Watch(tokio::spawn(async move {
-        let mut hangup = hangups();
-        let mut last = stamps(&paths);
-        let mut ticks = tokio::time::interval(POLL_INTERVAL);
+/// Calls `reload` whenever one of `files` changes or on SIGHUP, until the
+/// returned task is aborted. `what` names the files in the log.
+pub(crate) fn watch<E: Display>(
+    what: &'static str,
+    files: Vec<PathBuf>,
+    reload: impl Fn() -> Result<(), E> + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut hangups = hangups();
+        let mut seen: Vec<Option<Stamp>> = files.iter().map(stamp).collect();
+        let mut ticks = tokio::time::interval(POLL_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let signalled = tokio::select! {
+            let hangup = tokio::select! {
                 _ = ticks.tick() => false,
-                () = next_hangup(&mut hangup) => true,
+                Some(()) = next_hangup(&mut hangups) => true,
             };
-            let now = stamps(&paths);
-            if signalled || now != last {
-                tracing::info!(what, signalled, "reloading");
-                last = now;
-                reload();
+            let now: Vec<Option<Stamp>> = files.iter().map(stamp).collect();
+            if !hangup && now == seen {
+                continue;
+            }
+            seen = now;
+            match reload() {
+                Ok(()) => tracing::info!(what, hangup, "reloaded"),
+                Err(error) => {
+                    tracing::warn!(what, %error, "reload failed; the previous version stays in use")
+                }
             }
         }
-    }))
+    })
 }
 
 #[cfg(unix)]
 type Hangups = Option<tokio::signal::unix::Signal>;
 #[cfg(not(unix))]
-type Hangups = ();
+type Hangups = Option<()>;
 
-#[cfg(unix)]
 fn hangups() -> Hangups {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(signal) => Some(signal),
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGHUP; reloading on file changes only");
-            None
-        }
+    #[cfg(unix)]
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 
-#[cfg(not(unix))]
-fn hangups() -> Hangups {}
-
-/// Completes on the next SIGHUP (never, where there is none).
-#[cfg(unix)]
-async fn next_hangup(hangups: &mut Hangups) {
-    let received = match hangups {
-        Some(signal) => signal.recv().await.is_some(),
-        None => false,
-    };
-    if !received {
-        // No more signals will come.
-        *hangups = None;
-        std::future::pending::<()>().await;
+/// The next SIGHUP; never, where there are none.
+async fn next_hangup(hangups: &mut Hangups) -> Option<()> {
+    #[cfg(unix)]
+    if let Some(signal) = hangups {
+        return signal.recv().await;
     }
-}
-
-#[cfg(not(unix))]
-async fn next_hangup(_: &mut Hangups) {
+    let _ = hangups;
     std::future::pending().await
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use super::*;
+
     #[tokio::test]
-    async fn a_changed_file_is_reloaded() {
+    async fn a_changed_file_is_reloaded_and_an_unchanged_one_is_not() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("watched");
+        let path = dir.path().join("keys");
         std::fs::write(&path, "one").unwrap();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counted = calls.clone();
-        let _watch = watch("test file", vec![path.clone()], move || {
+        let reloads = Arc::new(AtomicUsize::new(0));
+        let counted = reloads.clone();
+        let watcher = watch("test", vec![path.clone()], move || {
             counted.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), String>(())
         });
-        tokio::time::sleep(POLL_INTERVAL * 2).await;
-        assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing changed yet");
-        std::fs::write(&path, "two, longer").unwrap();
-        for _ in 0..50 {
-            if calls.load(Ordering::SeqCst) > 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the change was not seen");
+        tokio::time::sleep(POLL_EVERY * 2).await;
+        assert_eq!(reloads.load(Ordering::SeqCst), 0, "nothing changed");
+        std::fs::write(dir.path().join("keys.new"), "two, longer").unwrap();
+        std::fs::rename(dir.path().join("keys.new"), &path).unwrap();
+        tokio::time::sleep(POLL_EVERY * 2).await;
+        assert_eq!(reloads.load(Ordering::SeqCst), 1, "one change, one reload");
+        watcher.abort();
     }
 }

@@ -1,6 +1,6 @@
 //! Builds and serves the whole process on one listener: the store, the
 //! tonic services (users, health, reflection) and the transcoding gateway
-//! in front of them, all behind the HTTP edge (CORS, compression). Requests
+//! in front of them, all behind the HTTP edge (Host, CORS, compression). Requests
 //! with `content-type: application/grpc*` go to tonic (gRPC-Web translated
 //! by tonic-web first); `GET /openapi.json`, `/openapi.yaml` and `/docs/`
 //! serve the generated OpenAPI document and Swagger UI; `GET /metrics` the
@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -25,7 +26,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
-use crate::edge::{self, Compression, Cors, EdgeError, GRPC_ENCODINGS, is_grpc};
+use crate::edge::{self, AllowedHosts, Compression, Cors, EdgeError, GRPC_ENCODINGS, is_grpc};
 use crate::health::{self, Health, Probe};
 use crate::logging::CallLog;
 use crate::metrics::{METRICS_PATH, Metrics};
@@ -34,9 +35,12 @@ use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
 use crate::serving;
 use crate::telemetry::TraceContext;
+use crate::transcode::auth::KeyError;
 use crate::transcode::interceptor::{Interceptor, grpc_path};
 use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{Budgets, SqliteStore, Store, UserDirectory};
+
+mod auth;
 
 /// Why the server could not start (once started, it serves until told to
 /// stop: a failed connection or accept is logged, not fatal).
@@ -53,6 +57,13 @@ pub enum ServerError {
     /// The TLS flags do not go together, or a TLS file is unusable.
     #[error("{0}")]
     Tls(String),
+    #[error("reading the token keys failed: {0}")]
+    Keys(KeyError),
+    #[error(
+        "{0} is not a loopback address and no token keys are configured: give --jwt-hs256-secret-file \
+         or --jwks-file, or --allow-unauthenticated to serve it unchecked"
+    )]
+    Unauthenticated(SocketAddr),
 }
 
 /// Checks what `config` combines (the flags parse one by one), so a binary
@@ -60,6 +71,8 @@ pub enum ServerError {
 pub fn check(config: &Config) -> Result<(), ServerError> {
     Cors::from_config(config)?;
     serving::tls::Tls::check(&config.tls).map_err(ServerError::Tls)?;
+    auth::check_exposure(config, config.addr)?;
+    auth::verifier(config)?;
     Ok(())
 }
 
@@ -86,6 +99,12 @@ pub async fn run_with(
     // the same ones feed the route table and the OpenAPI document.
     let bindings = Bindings::read(&descriptor_pool()?)?;
     let cors = Cors::from_config(&config)?;
+    // A listener that cannot say its address counts as public.
+    let local_addr = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    auth::check_exposure(&config, local_addr)?;
+    let verifier = auth::verifier(&config)?;
     let tls = serving::tls::Tls::start(&config.tls).map_err(ServerError::Tls)?;
     let document = openapi::document_of(&bindings);
     let store = Arc::new(
@@ -96,9 +115,7 @@ pub async fn run_with(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // Reflection only where the configuration allows it for this address
     // (an address that cannot be read counts as public).
-    let reflection = listener
-        .local_addr()
-        .is_ok_and(|address| config.reflection.served_on(address.ip()));
+    let reflection = config.reflection.served_on(local_addr.ip());
     let services = grpc_services(directory.clone(), health_service, reflection, &config)?;
     let health = Health::start(
         store_probe(store.clone()),
@@ -111,6 +128,10 @@ pub async fn run_with(
     // interceptor rejects are counted too.
     let served_elsewhere = served_elsewhere_pool()?;
     let grpc_paths = grpc_paths(&[&bindings.pool, &served_elsewhere]);
+    let watched_keys = verifier.clone();
+    let authenticator = verifier
+        .map(|verifier| auth::authenticator(verifier, &bindings.pool, &served_elsewhere))
+        .transpose()?;
     let mut metrics = Metrics::new(&bindings, &served_elsewhere);
     metrics.register_store(store.figures());
     // Set when the drain is over: the calls still open end.
@@ -125,6 +146,7 @@ pub async fn run_with(
         .max_in_flight_body_bytes(config.max_in_flight_body_bytes)
         .body_read_timeout(serving::enabled(config.body_read_timeout))
         .shutdown(stop.watch())
+        .websocket_origins(config.cors_allow_origins.iter().cloned())
         .direct(UserServiceDirect(directory))
         .interceptor_arc(metrics.interceptor());
     if config.otlp_endpoint.is_some() {
@@ -133,6 +155,12 @@ pub async fn run_with(
         builder = builder.interceptor(TraceContext::default());
     }
     builder = builder.interceptor(CallLog);
+    if let Some(authenticator) = authenticator {
+        builder = builder.interceptor(authenticator);
+    }
+    if let Some(rate_limit) = auth::rate_limit(&config, &served_elsewhere) {
+        builder = builder.interceptor(rate_limit);
+    }
     for interceptor in interceptors {
         builder = builder.interceptor_arc(interceptor);
     }
@@ -160,23 +188,31 @@ pub async fn run_with(
         let front = front.clone();
         async move { Ok::<_, Infallible>(front.serve(request).await) }
     });
+    let hosts = AllowedHosts::for_listener(&config, listener.local_addr().ok());
     let edge = edge::wrap(
         front,
         methods_at,
         cors.as_ref(),
         Compression::from_config(&config),
+        hosts.as_ref(),
     );
     // Each request carries its peer's address (`ConnectInfo`), for the chain.
     let handler = move |request: Request<Body>| {
         let edge = edge.clone();
         async move { edge.oneshot(request).await.unwrap_or_else(|never| match never {}) }
     };
+    // The key files and the TLS files are read again when they change or on SIGHUP.
+    let key_watcher = watched_keys.as_ref().map(auth::watch_keys);
+    let tls_watcher = tls.as_ref().map(serving::tls::Tls::watch);
     let settings = serving::Settings::of(&config).with_tls(tls);
     serving::serve(listener, settings, stop, handler, shutdown, move || {
         // The drain begins: readiness turns NOT_SERVING on both faces first.
         drop(health.start_draining());
     })
     .await;
+    for watcher in key_watcher.into_iter().chain(tls_watcher) {
+        watcher.abort();
+    }
     if let Err(error) = store.close().await {
         tracing::error!(%error, "closing the database failed");
     }

@@ -45,7 +45,7 @@ async fn a_body_past_the_in_flight_budget_is_refused_until_the_others_are_answer
     let (first_half, second_half) = held.split_at(HELD_LENGTH / 2);
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
     let head = format!(
-        "POST /v1/users HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {HELD_LENGTH}\r\n\r\n"
+        "POST /v1/users HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {HELD_LENGTH}\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(first_half.as_bytes()).await.unwrap();

@@ -267,7 +267,7 @@ async fn compressed_request_bodies_are_decoded_under_the_body_limit() {
 async fn a_held_open_stream_arrives_compressed_message_by_message() {
     let server = TestServer::start().await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
-    let head = "POST /v1/users:sync HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\
+    let head = "POST /v1/users:sync HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\
                 Content-Type: application/x-ndjson\r\nAccept-Encoding: gzip\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     let upsert = "{\"upsert\": {\"name\": \"Duplex\", \"email\": \"duplex@example.com\"}}\n";

@@ -30,7 +30,7 @@ async fn connect(server: &TestServer) -> TcpStream {
 /// and connects again whenever the server closes its connection (counted
 /// in `closed`).
 async fn slowloris(addr: std::net::SocketAddr, closed: Arc<AtomicUsize>) {
-    let head = b"GET /v1/users HTTP/1.1\r\nHost: gateway\r\nX-Slow: ";
+    let head = b"GET /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
     loop {
         let Ok(mut stream) = TcpStream::connect(addr).await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -115,7 +115,7 @@ async fn an_idle_http1_connection_is_closed_after_the_idle_timeout() {
     let server = TestServer::start_configured(|config| config.idle_timeout = SHORT).await;
     let mut stream = connect(&server).await;
     stream
-        .write_all(b"GET /nowhere HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        .write_all(b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .expect("send a request");
     let mut raw = RawResponse::new(stream);
@@ -179,7 +179,7 @@ async fn a_rest_body_that_stalls_gets_408_with_a_status_body() {
     let mut stream = connect(&server).await;
     stream
         .write_all(
-            b"POST /v1/users HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n\
+            b"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
               Content-Length: 100\r\n\r\n{\"name\": \"Ada\",",
         )
         .await
@@ -196,7 +196,7 @@ async fn a_rest_body_that_stalls_gets_408_with_a_status_body() {
     let mut stream = connect(&server).await;
     stream
         .write_all(
-            b"POST /v1/users:bulkCreate HTTP/1.1\r\nHost: gateway\r\n\
+            b"POST /v1/users:bulkCreate HTTP/1.1\r\nHost: 127.0.0.1\r\n\
               Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n",
         )
         .await

@@ -12,8 +12,13 @@ use gateway::proto::users::v1::GetUserRequest;
 use serde_json::Value;
 
 async fn start_json_logging(dir: &std::path::Path) -> GatewayProcess {
+    start_json_logging_with(dir, &[]).await
+}
+
+/// [`start_json_logging`], with `flags` added.
+async fn start_json_logging_with(dir: &std::path::Path, flags: &[&std::ffi::OsStr]) -> GatewayProcess {
     let database = dir.join("users.db");
-    let args: [&std::ffi::OsStr; 6] = [
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "--addr".as_ref(),
         "127.0.0.1:0".as_ref(),
         "--database".as_ref(),
@@ -21,6 +26,7 @@ async fn start_json_logging(dir: &std::path::Path) -> GatewayProcess {
         "--log-format".as_ref(),
         "json".as_ref(),
     ];
+    args.extend(flags);
     let program = std::path::Path::new(env!("CARGO_BIN_EXE_gateway"));
     GatewayProcess::start_program_with(program, &args, &[("RUST_LOG", "info")]).await
 }
@@ -95,5 +101,67 @@ async fn each_call_is_one_json_info_line_on_both_faces() {
         let line: Value = serde_json::from_str(line).unwrap();
         assert_ne!(line["level"], "ERROR", "{line}");
         assert!(!line.to_string().contains('\u{1b}'), "no ANSI codes: {line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_write_leaves_an_audit_line_with_its_caller_and_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = common::TokenIssuer::new();
+    let keys = issuer.key_files();
+    let flags = ["--jwt-hs256-secret-file".as_ref(), keys.secret_file.as_os_str()];
+    let process = start_json_logging_with(dir.path(), &flags).await;
+    let admin = issuer.token("ada", &["admin"]);
+    let editor = issuer.token("eve", &["editor"]);
+    let created: Value = process
+        .http
+        .post(process.url("/v1/users"))
+        .bearer_auth(&admin)
+        .header("x-request-id", "audit-create")
+        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("created").to_owned();
+    let refused = process
+        .http
+        .patch(process.url(&format!("/v1/users/{id}")))
+        .bearer_auth(&editor)
+        .header("x-request-id", "audit-refused")
+        .json(&serde_json::json!({"role": "USER_ROLE_ADMIN"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let audit = guarded("the audit lines", async {
+        loop {
+            let lines: Vec<Value> = process
+                .output()
+                .iter()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|line| line["target"] == "audit")
+                .collect();
+            if lines.len() >= 2 {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let expected = [
+        ("audit-create", "ada", "CreateUser", "Ok"),
+        ("audit-refused", "eve", "UpdateUser", "PermissionDenied"),
+    ];
+    for (line, (request_id, principal, method, outcome)) in audit.iter().zip(expected) {
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert_eq!(line["span"]["request_id"], request_id, "{line}");
+        assert_eq!(line["principal"], principal, "{line}");
+        assert_eq!(line["method"], method, "{line}");
+        assert_eq!(line["user_id"], id.as_str(), "{line}");
+        assert_eq!(line["outcome"], outcome, "{line}");
     }
 }

@@ -147,7 +147,7 @@ fn responses_have_the_real_status_headers_and_errors() {
     let users = served_document();
     let create = &users["paths"]["/v1/users"]["post"]["responses"];
     let codes: Vec<&String> = create.as_object().expect("responses").keys().collect();
-    assert_eq!(codes, ["201", "400", "409", "default"]);
+    assert_eq!(codes, ["201", "400", "401", "403", "409", "default"]);
     let headers: Vec<&String> = create["201"]["headers"]
         .as_object()
         .expect("headers")
@@ -156,7 +156,7 @@ fn responses_have_the_real_status_headers_and_errors() {
     assert_eq!(headers, ["ETag", "Location"]);
     let get = &users["paths"]["/v1/users/{id}"]["get"]["responses"];
     let codes: Vec<&String> = get.as_object().expect("responses").keys().collect();
-    assert_eq!(codes, ["200", "400", "404", "default"]);
+    assert_eq!(codes, ["200", "400", "401", "403", "404", "default"]);
     assert_eq!(
         get["200"]["content"]["application/json"]["schema"],
         json!({"$ref": "#/components/schemas/users.v1.User"}),
@@ -164,11 +164,54 @@ fn responses_have_the_real_status_headers_and_errors() {
     );
     let list = &users["paths"]["/v1/users"]["get"]["responses"];
     let codes: Vec<&String> = list.as_object().expect("responses").keys().collect();
-    assert_eq!(codes, ["200", "400", "default"]);
-    for code in ["400", "default"] {
+    assert_eq!(codes, ["200", "400", "401", "403", "default"]);
+    for code in ["400", "401", "403", "default"] {
         assert_eq!(
             list[code]["content"]["application/json"]["schema"],
             json!({"$ref": "#/components/schemas/google.rpc.Status"})
+        );
+    }
+}
+
+#[test]
+fn each_operation_says_which_roles_may_call_it() {
+    let users = served_document();
+    assert_eq!(
+        users["components"]["securitySchemes"]["bearerAuth"],
+        json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": users["components"]["securitySchemes"]["bearerAuth"]["description"],
+        })
+    );
+    let roles =
+        |names: &[&str]| -> Value { names.iter().map(|name| json!({"bearerAuth": [name]})).collect() };
+    let readers = roles(&["viewer", "editor", "admin"]);
+    let cases = [
+        ("/v1/users", "get", readers.clone()),
+        ("/v1/users/{id}", "get", readers.clone()),
+        ("/v1/users:stream", "get", readers),
+        ("/v1/users/{user.id}", "patch", roles(&["editor", "admin"])),
+        ("/v1/users/{user.id}", "put", roles(&["editor", "admin"])),
+        ("/v1/users", "post", roles(&["admin"])),
+        ("/v1/users/{id}", "delete", roles(&["admin"])),
+        ("/v1/users:bulkCreate", "post", roles(&["admin"])),
+        ("/v1/users:sync", "post", roles(&["admin"])),
+    ];
+    for (path, method, security) in cases {
+        let operation = &users["paths"][path][method];
+        assert_eq!(operation["security"], security, "{method} {path}");
+        for code in ["401", "403"] {
+            assert!(
+                operation["responses"][code].is_object(),
+                "{method} {path} documents {code}"
+            );
+        }
+        let description = operation["description"].as_str().unwrap();
+        assert!(
+            description.contains("Access: a bearer token with one of the roles"),
+            "{description}"
         );
     }
 }

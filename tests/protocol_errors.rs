@@ -27,15 +27,15 @@ fn assert_status_answer(head: &str, body: &serde_json::Value, status: &str, code
 async fn long_urls_and_large_headers_get_a_status_body() {
     let server = TestServer::start().await;
     let long_url = format!(
-        "GET /v1/users?filter={} HTTP/1.1\r\nHost: gateway\r\n\r\n",
+        "GET /v1/users?filter={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         "a".repeat(9000)
     );
     let big_header = format!(
-        "GET /v1/users HTTP/1.1\r\nHost: gateway\r\nX-Big: {}\r\n\r\n",
+        "GET /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
         "b".repeat(20_000)
     );
     let many: String = (0..150).map(|n| format!("X-{n}: v\r\n")).collect();
-    let many_headers = format!("GET /v1/users HTTP/1.1\r\nHost: gateway\r\n{many}\r\n");
+    let many_headers = format!("GET /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n{many}\r\n");
     let cases = [
         (long_url, "414", "URL is longer than the limit of 8192 bytes"),
         (big_header, "431", "header section larger than 16384 bytes"),
@@ -51,9 +51,9 @@ async fn long_urls_and_large_headers_get_a_status_body() {
 #[tokio::test(flavor = "multi_thread")]
 async fn what_the_http_server_answers_itself_has_a_status_body_too() {
     let server = TestServer::start().await;
-    let past_hypers_target_limit = format!("GET /{} HTTP/1.1\r\nHost: gateway\r\n\r\n", "a".repeat(70_000));
+    let past_hypers_target_limit = format!("GET /{} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "a".repeat(70_000));
     let past_hypers_buffer = format!(
-        "GET /v1/users HTTP/1.1\r\nHost: gateway\r\nX-Big: {}\r\n\r\n",
+        "GET /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
         "b".repeat(500_000)
     );
     let cases = [

@@ -42,7 +42,7 @@ async fn sigterm_serves_through_the_drain_then_ends_idle_streams_and_exits() {
     assert_eq!(answer.index, 0);
 
     let mut stream = TcpStream::connect(gateway.addr()).await.unwrap();
-    let head = "POST /v1/users:sync HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: chunked\r\n\
+    let head = "POST /v1/users:sync HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\
                 Content-Type: application/x-ndjson\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     let line = "{\"upsert\": {\"name\": \"Open\", \"email\": \"ndjson@example.com\"}}\n";

@@ -66,7 +66,7 @@ async fn a_rest_stream_whose_reader_stalls_ends_with_an_error_line() {
     let server = stalling_server().await;
     let mut socket = TcpStream::connect(server.addr()).await.unwrap();
     socket
-        .write_all(b"GET /v1/users:stream HTTP/1.1\r\nHost: test\r\n\r\n")
+        .write_all(b"GET /v1/users:stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     let mut response = RawResponse::new(socket);

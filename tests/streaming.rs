@@ -186,7 +186,7 @@ async fn a_client_going_away_cancels_the_stream() {
     let engine = serve_engine(stub).await;
     let mut stream = TcpStream::connect(engine.addr()).await.unwrap();
     stream
-        .write_all(b"GET /v1/users:stream HTTP/1.1\r\nHost: test\r\n\r\n")
+        .write_all(b"GET /v1/users:stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     let mut response = RawResponse::new(stream);
@@ -292,7 +292,7 @@ async fn bulk_create_rejects_a_malformed_line_and_a_wrong_content_type() {
 async fn sync_over_http1_answers_while_the_body_is_still_open() {
     let server = TestServer::start().await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
-    let head = "POST /v1/users:sync HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\
+    let head = "POST /v1/users:sync HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\
                 Content-Type: application/x-ndjson\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     stream

@@ -4,7 +4,9 @@
 //! server's front service:
 //!
 //! ```text
-//! request ─► CORS (cors.rs: preflights answered here, headers on every answer)
+//! request ─► the host check on a loopback listener (host.rs: 421 for a
+//!            name that is not loopback or allowed, against DNS rebinding)
+//!         ─► CORS (cors.rs: preflights answered here, headers on every answer)
 //!         ─► response compression, request decompression (compression.rs;
 //!            gRPC and gRPC-Web requests go past them)
 //!         ─► the front (gRPC / docs / gateway)
@@ -16,6 +18,7 @@
 
 mod compression;
 mod cors;
+mod host;
 
 use std::convert::Infallible;
 
@@ -25,6 +28,7 @@ use tower::util::BoxCloneSyncService;
 
 pub(crate) use compression::{Compression, GRPC_ENCODINGS};
 pub(crate) use cors::{Cors, MethodsAt, parse_header_name, parse_origin};
+pub(crate) use host::{AllowedHosts, parse_allowed_host};
 
 /// Whether a request or response is gRPC (or gRPC-Web) by its
 /// `content-type`: what goes to tonic, skips the HTTP encoders, and ends
@@ -48,13 +52,15 @@ pub enum EdgeError {
 /// The front service behind the edge, as one boxed service.
 pub(crate) type EdgeService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
 
-/// `front` behind `compression` and, when configured, `cors`, whose
-/// preflights learn from `methods_at` what each path serves.
+/// `front` behind `compression`, when configured `cors` (whose preflights
+/// learn from `methods_at` what each path serves), and outermost, on a
+/// loopback listener, the check of `hosts`.
 pub(crate) fn wrap<S>(
     front: S,
     methods_at: MethodsAt,
     cors: Option<&Cors>,
     compression: Compression,
+    hosts: Option<&AllowedHosts>,
 ) -> EdgeService
 where
     S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
@@ -65,8 +71,12 @@ where
     S::Future: Send + 'static,
 {
     let compressed = compression.wrap(front);
-    match cors {
+    let served = match cors {
         Some(cors) => BoxCloneSyncService::new(cors.wrap(compressed, methods_at)),
         None => compressed,
+    };
+    match hosts {
+        Some(hosts) => BoxCloneSyncService::new(hosts.wrap(served)),
+        None => served,
     }
 }

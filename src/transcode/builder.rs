@@ -29,6 +29,7 @@ use crate::transcode::interceptor::{CallLimits, Chain, Interceptor};
 use crate::transcode::request::{BodyBudget, DEFAULT_MAX_IN_FLIGHT_BODY_BYTES};
 use crate::transcode::response::Renderer;
 use crate::transcode::setup_error::SetupError;
+use crate::transcode::streaming::SocketOrigins;
 
 /// The largest HTTP request body (and NDJSON line, and WebSocket message)
 /// the gateway reads unless told otherwise: 1 MiB.
@@ -61,6 +62,7 @@ pub struct GatewayBuilder {
     max_in_flight_body_bytes: usize,
     body_read_timeout: Option<Duration>,
     shutdown: Option<watch::Receiver<bool>>,
+    socket_origins: SocketOrigins,
 }
 
 enum BindingSource {
@@ -81,6 +83,7 @@ impl GatewayBuilder {
             max_in_flight_body_bytes: DEFAULT_MAX_IN_FLIGHT_BODY_BYTES,
             body_read_timeout: None,
             shutdown: None,
+            socket_origins: SocketOrigins::default(),
         }
     }
 
@@ -130,6 +133,16 @@ impl GatewayBuilder {
     /// WebSocket error frame and close). By default calls are never ended.
     pub fn shutdown(mut self, shutdown: watch::Receiver<bool>) -> Self {
         self.shutdown = Some(shutdown);
+        self
+    }
+
+    /// The origins (`scheme://host[:port]`, as browsers send `Origin`;
+    /// `*` for any) whose pages may open a WebSocket besides the server's
+    /// own; an upgrade from any other page is refused with 403
+    /// PERMISSION_DENIED. An upgrade with no `Origin` (not a browser) is
+    /// always accepted. By default only the server's own origin.
+    pub fn websocket_origins<O: Into<String>>(mut self, origins: impl IntoIterator<Item = O>) -> Self {
+        self.socket_origins = SocketOrigins::new(origins.into_iter().map(Into::into));
         self
     }
 
@@ -193,6 +206,7 @@ impl GatewayBuilder {
                 max_body_bytes: self.max_body_bytes,
                 body_budget: BodyBudget::new(self.max_in_flight_body_bytes),
                 body_read_timeout: self.body_read_timeout,
+                socket_origins: self.socket_origins,
             }),
         })
     }

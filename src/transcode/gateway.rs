@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use futures_util::StreamExt as _;
 use http::{HeaderValue, Request, Response, header};
+use http_body::Body as _;
 use tracing::Instrument as _;
 
 use crate::transcode::binding::{Binding, Bindings};
@@ -26,7 +27,7 @@ use crate::transcode::request::{
 use crate::transcode::request_id::{self, X_REQUEST_ID};
 use crate::transcode::response::Renderer;
 use crate::transcode::routing::Lookup;
-use crate::transcode::streaming::{self, Framing, ResponseStream, ndjson, websocket};
+use crate::transcode::streaming::{self, Framing, ResponseStream, SocketOrigins, ndjson, websocket};
 
 /// The HTTP/JSON face of the gRPC services in a descriptor pool: a
 /// `tower::Service` that never fails (every error is an HTTP response with
@@ -47,6 +48,8 @@ pub(crate) struct Inner {
     /// The bytes of REST request bodies held at once.
     pub(crate) body_budget: BodyBudget,
     pub(crate) body_read_timeout: Option<Duration>,
+    /// The pages, besides the server's own, that may open a WebSocket.
+    pub(crate) socket_origins: SocketOrigins,
 }
 
 impl Gateway {
@@ -119,7 +122,9 @@ impl Gateway {
         };
         // The body's share of the budget is held until the call is answered.
         let (source, _body_share) = if binding.method.is_client_streaming() {
-            check_content_type(&parts.headers, BodyKind::Ndjson)?;
+            // Before a line is read: empty only if known to be (no length,
+            // or `Content-Length: 0`, or HTTP/2's end of stream at once).
+            check_content_type(&parts.headers, BodyKind::Ndjson, body.is_end_stream())?;
             let payloads = RequestSource::Payloads {
                 weaver: weaver(binding, &segments, &parts),
                 unit: "line",
@@ -157,13 +162,16 @@ impl Gateway {
         streaming::http_response(call, binding.clone(), inner.renderer.clone(), framing).await
     }
 
-    /// A WebSocket upgrade on the path of a streaming binding; the call on
-    /// the open socket runs in `span` too.
+    /// A WebSocket upgrade on the path of a streaming binding, from a page
+    /// allowed to open one; the call on the open socket runs in `span` too.
     async fn websocket(
         &self,
         parts: http::request::Parts,
         span: tracing::Span,
     ) -> Result<Response<Body>, HttpError> {
+        let host = host_of(&parts);
+        let host = host.as_ref().and_then(|host| host.to_str().ok());
+        self.inner.socket_origins.check(&parts.headers, host)?;
         let path = parts.uri.path();
         let Some((binding, segments)) = websocket::find_binding(&self.inner.bindings.router, path) else {
             let message = format!("no streaming method to open as a WebSocket at {path}");
@@ -283,18 +291,21 @@ fn caller(parts: &http::request::Parts, face: Face, span: tracing::Span) -> Call
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0);
-    // HTTP/2 names the host in the request's authority, HTTP/1.1 in `Host`.
-    let host = match parts.uri.authority() {
-        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
-        None => parts.headers.get(header::HOST).cloned(),
-    };
     Caller {
         face,
         peer,
-        host,
+        host: host_of(parts),
         over_tls: parts.extensions.get::<OverTls>().is_some(),
         client_certificate: parts.extensions.get::<ClientCertificate>().cloned(),
         span,
+    }
+}
+
+/// The host a request names: HTTP/2 in its authority, HTTP/1.1 in `Host`.
+fn host_of(parts: &http::request::Parts) -> Option<HeaderValue> {
+    match parts.uri.authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => parts.headers.get(header::HOST).cloned(),
     }
 }
 

@@ -32,8 +32,9 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 
 /// Metadata keys that never come back as `Grpc-Metadata-` headers.
 const NOT_RETURNED: &[&str] = &[
-    // Answered as `Retry-After` itself (see `error`).
+    // Answered as `Retry-After` and `WWW-Authenticate` themselves (see `error`).
     "retry-after",
+    "www-authenticate",
     "content-type",
     "content-length",
     "te",

@@ -22,6 +22,7 @@
 //! [`Gateway::builder`] (`builder.rs`); `gateway.rs` holds it and the
 //! dispatch.
 
+pub mod auth;
 mod backend;
 #[cfg(feature = "bench-support")]
 #[doc(hidden)]
@@ -42,6 +43,8 @@ mod response;
 mod routing;
 mod setup_error;
 mod streaming;
+#[cfg(test)]
+mod test_support;
 
 pub use backend::direct;
 pub use binding::Bindings;

@@ -9,10 +9,11 @@ use std::time::SystemTime;
 use prost::Message as _;
 
 use super::budgets::{Budgets, rows_that_fit};
+use super::caller::Caller;
 use super::errors::UserError;
 use super::filter::{self, Filter};
 use super::listing::{ListQuery, OrderBy};
-use super::mask;
+use super::mask::{self, MaskPath};
 use super::page_token::{InvalidPageToken, PageTokens};
 use super::store::{Store, StoreError, Written};
 use super::validation::{Violation, validate_create};
@@ -80,7 +81,13 @@ impl UserDirectory {
         }
     }
 
-    pub(super) async fn update(&self, request: UpdateUserRequest) -> Result<User, UserError> {
+    /// Updates a user; a caller that may not change roles (see
+    /// [`Caller`]) is refused any update whose mask names `role`.
+    pub(super) async fn update(
+        &self,
+        request: UpdateUserRequest,
+        caller: &Caller,
+    ) -> Result<User, UserError> {
         let Some(patch) = request.user else {
             return Err(UserError::invalid_field(
                 "user is required",
@@ -104,6 +111,11 @@ impl UserDirectory {
             // AIP-134: no mask means "the fields that are populated".
             _ => mask::implied(&patch),
         };
+        if !caller.may_change_roles() && paths.contains(&MaskPath::Role) {
+            return Err(UserError::PermissionDenied(
+                "only an admin may change user.role".to_owned(),
+            ));
+        }
         let Some(current) = self.store.get(&patch.id).await? else {
             return Err(UserError::NotFound { id: patch.id });
         };

@@ -25,6 +25,8 @@ pub(crate) enum UserError {
     /// The request's etag is stale, or a concurrent write won the race;
     /// nothing was written.
     Aborted(String),
+    /// The caller may not make this change; the message names the field.
+    PermissionDenied(String),
     /// Something failed on our side; the detail is only logged.
     Internal(String),
 }
@@ -56,6 +58,20 @@ impl UserError {
     }
 }
 
+impl UserError {
+    /// The gRPC code it is answered with.
+    pub(crate) fn code(&self) -> tonic::Code {
+        match self {
+            UserError::InvalidArgument { .. } => tonic::Code::InvalidArgument,
+            UserError::NotFound { .. } => tonic::Code::NotFound,
+            UserError::EmailTaken { .. } => tonic::Code::AlreadyExists,
+            UserError::Aborted(_) => tonic::Code::Aborted,
+            UserError::PermissionDenied(_) => tonic::Code::PermissionDenied,
+            UserError::Internal(_) => tonic::Code::Internal,
+        }
+    }
+}
+
 impl From<StoreError> for UserError {
     fn from(err: StoreError) -> Self {
         // Callers that can name the email map DuplicateEmail themselves.
@@ -72,6 +88,7 @@ impl From<UserError> for Status {
                 Status::already_exists(format!("a user with email {email:?} already exists"))
             }
             UserError::Aborted(message) => Status::aborted(message),
+            UserError::PermissionDenied(message) => Status::permission_denied(message),
             UserError::Internal(detail) => {
                 tracing::error!(error = %detail, "user service internal error");
                 Status::internal("internal error")

@@ -8,6 +8,8 @@
 //!   stream waits on its reader.
 //! - [`send_budget`] — a stream's outgoing messages under its budget.
 //! - [`validation`] — checks a create request and collects every violation.
+//! - [`caller`] — who calls (the principal in the call's extensions).
+//! - [`audit`] — one log line per write: who, what, which user, outcome.
 //! - [`errors`] — domain errors and their one conversion to `tonic::Status`.
 //! - [`mask`] — `UpdateUser` field masks: resolve, imply, apply.
 //! - [`filter`] — the AIP-160 `ListUsers` filter language: tokenizer,
@@ -20,7 +22,9 @@
 //!   schema, row mapping, filter SQL, writer thread, background
 //!   checkpoints and read cache, each in a file of its own.
 
+mod audit;
 mod budgets;
+mod caller;
 mod directory;
 mod errors;
 mod field_names;

@@ -13,11 +13,15 @@ use futures_util::future::join_all;
 use futures_util::{FutureExt as _, Stream};
 use prost::Message as _;
 use tonic::{Status, Streaming};
+use tracing::Instrument as _;
 
+use super::audit;
+use super::caller::Caller;
 use super::directory::{UserDirectory, parse_query};
 use super::errors::{UserError, rpc_status};
 use super::listing::ListQuery;
 use super::send_budget::budgeted_channel;
+use super::service::outcome as outcome_code;
 use crate::proto::users::v1::sync_request::Operation;
 use crate::proto::users::v1::{
     BulkCreateFailure, BulkCreateUsersResponse, CreateUserRequest, DeleteUserRequest, StreamUsersRequest,
@@ -90,6 +94,7 @@ impl UserDirectory {
     pub(super) async fn bulk_create(
         &self,
         mut requests: Streaming<CreateUserRequest>,
+        caller: &Caller,
     ) -> Result<BulkCreateUsersResponse, Status> {
         let mut response = BulkCreateUsersResponse::default();
         let mut index = 0;
@@ -111,6 +116,8 @@ impl UserDirectory {
             }
             let created = join_all(batch.drain(..).map(|request| self.create(request))).await;
             for result in created {
+                let id = result.as_ref().map_or("-", |user| user.id.as_str());
+                audit::write(caller, "BulkCreateUsers", id, outcome_code(&result));
                 match result {
                     Ok(_) => response.created_count += 1,
                     Err(error) => response.failures.push(BulkCreateFailure {
@@ -125,10 +132,16 @@ impl UserDirectory {
     }
 
     /// Applies each request as it arrives and answers it at once.
-    pub(super) fn sync(&self, mut requests: Streaming<SyncRequest>) -> ResponseStream<SyncResponse> {
+    pub(super) fn sync(
+        &self,
+        mut requests: Streaming<SyncRequest>,
+        caller: Caller,
+    ) -> ResponseStream<SyncResponse> {
         let (sender, stream) = budgeted_channel(&self.budgets);
         let directory = self.clone();
-        tokio::spawn(async move {
+        // The task's lines (the audit's) belong to the call.
+        let span = tracing::Span::current();
+        let task = async move {
             let mut index = 0;
             loop {
                 let request = match requests.message().await {
@@ -139,22 +152,23 @@ impl UserDirectory {
                         return;
                     }
                 };
-                let answer = directory.apply(index, request).await;
+                let answer = directory.apply(index, request, &caller).await;
                 if let Err(stopped) = sender.send(Ok(answer)).await {
                     tracing::debug!(?stopped, "SyncUsers stopped: its client went away or stalled");
                     return;
                 }
                 index += 1;
             }
-        });
+        };
+        tokio::spawn(task.instrument(span));
         stream
     }
 
-    async fn apply(&self, index: i32, request: SyncRequest) -> SyncResponse {
+    async fn apply(&self, index: i32, request: SyncRequest, caller: &Caller) -> SyncResponse {
         let (id, outcome) = match request.operation {
             Some(Operation::Upsert(user)) => {
                 let id = user.id.clone();
-                (id, self.upsert(user).await)
+                (id, self.upsert(user, caller).await)
             }
             Some(Operation::DeleteId(id)) => {
                 let deleted = self
@@ -174,6 +188,11 @@ impl UserDirectory {
                 )),
             ),
         };
+        let written = match &outcome {
+            Ok((_, Some(user))) => user.id.as_str(),
+            _ => id.as_str(),
+        };
+        audit::write(caller, "SyncUsers", written, outcome_code(&outcome));
         match outcome {
             Ok((status, user)) => SyncResponse {
                 index,
@@ -193,7 +212,7 @@ impl UserDirectory {
     }
 
     /// By id when given, else by email; every writable field is replaced.
-    async fn upsert(&self, user: User) -> Result<(SyncStatus, Option<User>), UserError> {
+    async fn upsert(&self, user: User, caller: &Caller) -> Result<(SyncStatus, Option<User>), UserError> {
         let existing_id = if user.id.is_empty() {
             self.store
                 .get_by_email(&user.email)
@@ -216,13 +235,16 @@ impl UserDirectory {
             return Ok((SyncStatus::Created, Some(created)));
         };
         let updated = self
-            .update(UpdateUserRequest {
-                user: Some(User { id, ..user }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["*".to_owned()],
-                }),
-                etag: String::new(),
-            })
+            .update(
+                UpdateUserRequest {
+                    user: Some(User { id, ..user }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["*".to_owned()],
+                    }),
+                    etag: String::new(),
+                },
+                caller,
+            )
             .await?;
         Ok((SyncStatus::Updated, Some(updated)))
     }

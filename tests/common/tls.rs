@@ -67,14 +67,18 @@ impl Authority {
     pub fn client(&self, common_name: &str, organization: &str) -> Issued {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("client parameters");
         params.distinguished_name.push(DnType::CommonName, common_name);
-        params.distinguished_name.push(DnType::OrganizationName, organization);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, organization);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         self.issue(params)
     }
 
     fn issue(&self, params: CertificateParams) -> Issued {
         let key = KeyPair::generate().expect("a key");
-        let cert = params.signed_by(&key, &self.issuer).expect("a signed certificate");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("a signed certificate");
         Issued {
             cert: cert.pem(),
             key: key.serialize_pem(),
@@ -86,7 +90,8 @@ impl Authority {
 impl Issued {
     /// As a reqwest client identity.
     pub fn identity(&self) -> reqwest::Identity {
-        reqwest::Identity::from_pem(format!("{}{}", self.cert, self.key).as_bytes()).expect("a client identity")
+        reqwest::Identity::from_pem(format!("{}{}", self.cert, self.key).as_bytes())
+            .expect("a client identity")
     }
 
     /// As a tonic client identity.
@@ -114,7 +119,10 @@ impl TlsServer {
 
     /// TLS, mTLS with `client_auth` (the CA is the server's own), and
     /// `interceptors` in the chain.
-    pub async fn start_with(client_auth: Option<ClientAuth>, interceptors: Vec<Arc<dyn Interceptor>>) -> TlsServer {
+    pub async fn start_with(
+        client_auth: Option<ClientAuth>,
+        interceptors: Vec<Arc<dyn Interceptor>>,
+    ) -> TlsServer {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let ca = Authority::new("Test CA");
         let server = ca.server("server-one");
@@ -192,11 +200,12 @@ impl TlsServer {
         if let Some(identity) = identity {
             tls = tls.identity(identity);
         }
-        let channel = tonic::transport::Channel::from_shared(format!("https://127.0.0.1:{}", self.addr.port()))
-            .expect("a gRPC URL")
-            .tls_config(tls)?
-            .connect()
-            .await?;
+        let channel =
+            tonic::transport::Channel::from_shared(format!("https://127.0.0.1:{}", self.addr.port()))
+                .expect("a gRPC URL")
+                .tls_config(tls)?
+                .connect()
+                .await?;
         Ok(UserServiceClient::new(channel))
     }
 
@@ -204,16 +213,21 @@ impl TlsServer {
     pub async fn presented_certificate(&self) -> CertificateDer<'static> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca.issuer.der().clone()).expect("the CA is a root");
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let tcp = TcpStream::connect(self.addr).await.expect("connect");
         let name = rustls_pki_types::ServerName::try_from("localhost").expect("a server name");
         let stream = connector.connect(name, tcp).await.expect("a TLS handshake");
-        let chain = stream.get_ref().1.peer_certificates().expect("the server's certificates");
+        let chain = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .expect("the server's certificates");
         chain[0].clone().into_owned()
     }
 

@@ -20,6 +20,37 @@ pub async fn connect_socket(server: &Endpoint, path: &str) -> Socket {
     socket
 }
 
+/// Opens a socket as a page of `origin` would (`Origin: origin`); a
+/// refused upgrade is its status and JSON body (`Null` if none).
+pub async fn connect_socket_from(
+    server: &Endpoint,
+    path: &str,
+    origin: &str,
+) -> Result<Socket, (u16, Value)> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("ws://{}{path}", server.addr())
+        .into_client_request()
+        .expect("a WebSocket request");
+    let origin = origin.parse().expect("an origin header value");
+    request.headers_mut().insert("origin", origin);
+    match guarded(
+        "the WebSocket handshake",
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            Err((
+                response.status().as_u16(),
+                serde_json::from_slice(body).unwrap_or(Value::Null),
+            ))
+        }
+        Err(error) => panic!("{path}: the handshake failed: {error}"),
+    }
+}
+
 /// The next frame: the JSON of a text frame, or `None` for a close frame.
 pub async fn next_frame(socket: &mut Socket) -> Option<Value> {
     loop {

@@ -35,8 +35,12 @@ impl TlsFiles {
                 return Err("--tls-client-auth needs --tls-cert, --tls-key and --tls-client-ca".to_owned());
             }
             (None, None) => return Ok(None),
-            (Some(_), None) => return Err("--tls-cert is given without --tls-key: give both or neither".to_owned()),
-            (None, Some(_)) => return Err("--tls-key is given without --tls-cert: give both or neither".to_owned()),
+            (Some(_), None) => {
+                return Err("--tls-cert is given without --tls-key: give both or neither".to_owned());
+            }
+            (None, Some(_)) => {
+                return Err("--tls-key is given without --tls-cert: give both or neither".to_owned());
+            }
         };
         let client_ca = match (&options.tls_client_ca, options.tls_client_auth) {
             (Some(ca), auth) => Some((ca.clone(), auth.unwrap_or(ClientAuth::Required))),
@@ -149,7 +153,11 @@ mod tests {
 
     #[test]
     fn the_files_go_together() {
-        assert!(TlsFiles::of(&options(false, false, false, false)).unwrap().is_none());
+        assert!(
+            TlsFiles::of(&options(false, false, false, false))
+                .unwrap()
+                .is_none()
+        );
         let files = TlsFiles::of(&options(true, true, true, false)).unwrap().unwrap();
         assert_eq!(files.client_ca.unwrap().1, ClientAuth::Required);
         for (cert, key, ca, auth, message) in [
@@ -168,7 +176,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cert = dir.path().join("cert.pem");
         let key = dir.path().join("key.pem");
-        std::fs::write(&cert, "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n").unwrap();
+        std::fs::write(
+            &cert,
+            "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
         std::fs::write(&key, "not pem at all: secret").unwrap();
         let files = TlsFiles {
             cert: cert.clone(),
@@ -185,7 +197,10 @@ mod tests {
             ..files
         };
         let error = missing.load().unwrap_err();
-        assert!(error.contains("no PEM certificate") || error.contains("cert.pem"), "{error}");
+        assert!(
+            error.contains("no PEM certificate") || error.contains("cert.pem"),
+            "{error}"
+        );
         assert!(!error.contains("secret"), "{error}");
     }
 }

@@ -14,8 +14,10 @@
 
 use std::sync::{Arc, RwLock};
 
+use tokio::task::JoinHandle;
+
 use crate::config::TlsOptions;
-use crate::reloading::{self, Watch};
+use crate::reloading;
 
 mod acceptor;
 mod files;
@@ -24,16 +26,19 @@ mod subject;
 pub(crate) use acceptor::handshake;
 use files::TlsFiles;
 
-/// The current TLS configuration, and the watch that reloads it.
+/// The TLS files and the configuration read from them last.
 #[derive(Clone)]
 pub(crate) struct Tls {
+    files: Arc<TlsFiles>,
     current: Arc<RwLock<Arc<rustls::ServerConfig>>>,
-    _watch: Arc<Watch>,
 }
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Tls").finish_non_exhaustive()
+        formatter
+            .debug_struct("Tls")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,28 +51,34 @@ impl Tls {
         Ok(())
     }
 
-    /// The TLS of `options` (none without a certificate), reloaded from
-    /// then on. Must be called inside a tokio runtime.
+    /// The TLS of `options` (none without a certificate), read once.
     pub(crate) fn start(options: &TlsOptions) -> Result<Option<Tls>, String> {
         let Some(files) = TlsFiles::of(options)? else {
             return Ok(None);
         };
         let current = Arc::new(RwLock::new(files.load()?));
-        let watch = {
-            let current = current.clone();
-            let paths = files.paths();
-            reloading::watch("TLS files", paths, move || match files.load() {
-                Ok(config) => {
-                    *current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
-                    tracing::info!("TLS configuration reloaded");
-                }
-                Err(error) => tracing::warn!(%error, "TLS reload failed; keeping the configuration in use"),
-            })
-        };
         Ok(Some(Tls {
+            files: Arc::new(files),
             current,
-            _watch: Arc::new(watch),
         }))
+    }
+
+    /// Reads the files again until the returned task is aborted: when one
+    /// changes or on SIGHUP. A failed reload (logged by the watcher) keeps
+    /// the configuration in use. Must be called inside a tokio runtime.
+    pub(crate) fn watch(&self) -> JoinHandle<()> {
+        let tls = self.clone();
+        reloading::watch("the TLS files", self.files.paths(), move || tls.reload())
+    }
+
+    /// Reads the files; only a configuration that loads replaces the old one.
+    fn reload(&self) -> Result<(), String> {
+        let config = self.files.load()?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
+        Ok(())
     }
 
     /// The configuration new handshakes use.

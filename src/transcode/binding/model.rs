@@ -10,6 +10,7 @@ use prost_reflect::{FieldDescriptor, MessageDescriptor, MethodDescriptor};
 use super::conventions::UpdateMask;
 use super::fields::{BodySelector, FieldPath};
 use super::header_template::HeaderTemplate;
+use crate::transcode::auth::Access;
 use crate::transcode::interceptor::CallKind;
 use crate::transcode::routing::{PathTemplate, VariableSpan};
 
@@ -57,6 +58,8 @@ pub(crate) struct Binding {
     pub(crate) update_mask: Option<UpdateMask>,
     /// The request's `etag` field, which the `If-Match` header sets.
     pub(crate) if_match: Option<FieldDescriptor>,
+    /// Who may call the method (`gateway.v1.access`).
+    pub(crate) access: Access,
 }
 
 impl Binding {

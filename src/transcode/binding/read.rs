@@ -16,6 +16,7 @@ use super::conventions;
 use super::fields::{BodySelector, is_singular_scalar, resolve_field_path, singular_message};
 use super::header_template::{HeaderTemplate, HeaderTemplateError};
 use super::model::{Binding, PathVariable, SuccessResponse};
+use crate::transcode::auth::{Access, access_of};
 use crate::transcode::interceptor::{CallKind, grpc_path};
 use crate::transcode::proto::gateway::v1::HttpResponse;
 use crate::transcode::proto::google::api::{HttpRule, http_rule::Pattern};
@@ -45,7 +46,8 @@ pub(crate) fn read_bindings(pool: &DescriptorPool) -> Result<Vec<Binding>, Setup
                 }
                 _ => HttpResponse::default(),
             };
-            bindings.push(read_binding(&method, &rule, &success)?);
+            let access = access_of(&method)?;
+            bindings.push(read_binding(&method, &rule, &success, &access)?);
             for additional in &rule.additional_bindings {
                 if !additional.additional_bindings.is_empty() {
                     return Err(bad_option(
@@ -54,7 +56,7 @@ pub(crate) fn read_bindings(pool: &DescriptorPool) -> Result<Vec<Binding>, Setup
                         "additional_bindings cannot be nested",
                     ));
                 }
-                bindings.push(read_binding(&method, additional, &success)?);
+                bindings.push(read_binding(&method, additional, &success, &access)?);
             }
         }
     }
@@ -170,6 +172,7 @@ fn read_binding(
     method: &MethodDescriptor,
     rule: &HttpRule,
     success_option: &HttpResponse,
+    access: &Access,
 ) -> Result<Binding, SetupError> {
     let body_message = response_message(method, &rule.response_body);
     let success = read_success(method, body_message.as_ref(), success_option)?;
@@ -218,6 +221,7 @@ fn read_binding(
         route: template_text.into(),
         update_mask: conventions::update_mask(&http_method, &input, &body),
         if_match: conventions::etag_field(&input),
+        access: access.clone(),
         method: method.clone(),
         http_method,
         template,

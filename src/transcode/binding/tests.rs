@@ -21,27 +21,7 @@ service Broken {{
 }}
 "#
     );
-    let mut resolver = protox::file::ChainFileResolver::new();
-    resolver.add(InMemory(source));
-    resolver.add(protox::file::IncludeFileResolver::new("proto".into()));
-    resolver.add(protox::file::GoogleFileResolver::new());
-    let mut compiler = protox::Compiler::with_file_resolver(resolver);
-    compiler.include_imports(true);
-    compiler
-        .open_file("broken.proto")
-        .expect("the broken proto compiles");
-    DescriptorPool::decode(compiler.encode_file_descriptor_set().as_slice()).expect("it decodes")
-}
-
-struct InMemory(String);
-
-impl protox::file::FileResolver for InMemory {
-    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
-        match name {
-            "broken.proto" => protox::file::File::from_source(name, &self.0),
-            _ => Err(protox::Error::file_not_found(name)),
-        }
-    }
+    crate::transcode::test_support::compile(&source).expect("the broken proto compiles")
 }
 
 const METHOD: &str = "gateway.broken.Broken.M";

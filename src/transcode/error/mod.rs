@@ -10,6 +10,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde::Serialize;
 use tonic::Code;
 
+use crate::transcode::auth::WWW_AUTHENTICATE;
 use crate::transcode::interceptor::RETRY_AFTER;
 use crate::transcode::metadata::add_response_headers;
 use crate::transcode::proto::google::rpc::Status as RpcStatus;
@@ -18,7 +19,7 @@ mod details;
 
 #[cfg(test)]
 pub(crate) use details::BAD_REQUEST_TYPE_URL;
-pub(crate) use details::bad_request;
+pub(crate) use details::{bad_request, retry_after};
 
 /// The `Any` type URL of `google.rpc.RequestInfo`.
 const REQUEST_INFO_TYPE_URL: &str = "type.googleapis.com/google.rpc.RequestInfo";
@@ -90,8 +91,14 @@ impl HttpError {
         }
     }
 
-    pub(crate) fn unsupported_media_type(content_type: &str, expected: &str) -> Self {
-        let message = format!("unsupported content type {content_type:?}: send the body as {expected}");
+    /// A body sent as `content_type`, or with none, when `expected` is read.
+    pub(crate) fn unsupported_media_type(content_type: Option<&str>, expected: &str) -> Self {
+        let message = match content_type {
+            Some(content_type) => {
+                format!("unsupported content type {content_type:?}: send the body as {expected}")
+            }
+            None => format!("the request body has no Content-Type: send it as {expected}"),
+        };
         Self::answered_as(
             tonic::Status::invalid_argument(message),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -226,6 +233,10 @@ impl HttpError {
         // A shed call's retry delay is HTTP's own header.
         if let Some(delay) = self.status.metadata().as_ref().get(RETRY_AFTER) {
             headers.insert(header::RETRY_AFTER, delay.clone());
+        }
+        // So is a refused caller's challenge.
+        if let Some(challenge) = self.status.metadata().as_ref().get(WWW_AUTHENTICATE) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge.clone());
         }
         if !self.allow.is_empty() {
             let names: Vec<&str> = self.allow.iter().map(Method::as_str).collect();

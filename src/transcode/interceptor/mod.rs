@@ -32,9 +32,9 @@ use http::Extensions;
 use tonic::metadata::MetadataMap;
 
 pub use admission::CallLimits;
-pub use client_certificate::{ClientCertificate, OverTls};
 use admission::{Admission, Slots};
 pub(crate) use admission::{RETRY_AFTER, unavailable_for};
+pub use client_certificate::{ClientCertificate, OverTls};
 pub use grpc_layer::{GrpcChain, GrpcChainLayer};
 
 /// Which face a call came through (the `protocol` of metrics and logs).

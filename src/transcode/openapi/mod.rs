@@ -7,7 +7,8 @@
 //! - `paths` — path templates → OpenAPI paths (multi-segment variables expanded);
 //! - `operations` — a binding → parameters, request body, responses;
 //! - `schemas` — messages, enums and fields → JSON Schemas;
-//! - `comments` — proto comments from the source info.
+//! - `comments` — proto comments from the source info;
+//! - `security` — the `bearerAuth` scheme and each operation's `security`.
 //!
 //! `document(&pool)` for the test service `gateway.test.Library` gives, among
 //! others, `POST /v1/search/{int64_value}:archive` with operationId
@@ -17,6 +18,7 @@ mod comments;
 mod operations;
 mod paths;
 mod schemas;
+mod security;
 
 use std::collections::BTreeMap;
 
@@ -69,6 +71,8 @@ pub(crate) fn build<'b>(pool: &DescriptorPool, bindings: impl IntoIterator<Item 
     let mut paths = Paths::new();
     let mut operation_ids = BTreeMap::new();
     let mut services: Vec<ServiceDescriptor> = Vec::new();
+    // Whether any operation names the bearer scheme.
+    let mut guarded = false;
     for binding in bindings {
         let Some(http_method) = http_method(&binding.http_method) else {
             // OpenAPI 3.1 has no place for other methods (a custom rule's kind).
@@ -85,12 +89,16 @@ pub(crate) fn build<'b>(pool: &DescriptorPool, bindings: impl IntoIterator<Item 
             location: location_template(pool, binding),
         };
         let (path, operation) = operation(binding, &context, &mut schemas);
+        guarded |= operation.security.is_some();
         paths.add_path_operation(path, vec![http_method], operation);
     }
     let mut document = OpenApi::new(info(&services), paths);
     document.tags = Some(services.iter().map(tag).collect());
     let mut components = Components::new();
     components.schemas = schemas.into_components();
+    if guarded {
+        components.add_security_scheme(security::BEARER_AUTH, security::bearer_scheme());
+    }
     document.components = Some(components);
     document
 }

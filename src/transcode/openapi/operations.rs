@@ -22,6 +22,7 @@ use utoipa::openapi::{Content, RefOr, Required};
 use super::comments::{Commented as _, first_sentence};
 use super::paths::{ParameterRole, PathParameter, openapi_path};
 use super::schemas::{Schemas, is_single_value};
+use super::security;
 use crate::transcode::binding::conventions::MaskDefault;
 use crate::transcode::binding::{Binding, BodySelector};
 
@@ -67,6 +68,7 @@ pub(crate) fn operation(
     }
     operation.request_body = request_body(binding, schemas).map(RefOr::T);
     operation.responses = responses(binding, context, schemas);
+    operation.security = security::requirements(&binding.access);
     (path, operation)
 }
 
@@ -77,6 +79,10 @@ fn describe_rpc(binding: &Binding, comments: Option<&str>) -> String {
         binding.method.input().full_name(),
         binding.method.output().full_name()
     );
+    let rpc = match security::describe(&binding.access) {
+        Some(access) => format!("{rpc} {access}"),
+        None => rpc,
+    };
     match comments {
         Some(text) => format!("{text}\n\n{rpc}"),
         None => rpc,
@@ -340,6 +346,7 @@ fn error_responses(binding: &Binding) -> Vec<(String, String)> {
          service rejected (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE)."
             .to_owned(),
     )];
+    errors.extend(security::error_responses(&binding.access));
     if !binding.path_variables.is_empty() {
         errors.push((
             StatusCode::NOT_FOUND.as_str().to_owned(),

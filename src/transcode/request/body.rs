@@ -1,10 +1,11 @@
 //! The HTTP request body, read before the weave: whole, under the size
 //! limit (413 past it, whether declared by `Content-Length` or found while
 //! reading) and within the in-flight body budget (503 past it, see
-//! `body_budget`), with its media type checked against what the binding
-//! reads and no `Content-Encoding` left (415 otherwise: a server in front
-//! of the gateway decodes the encodings it accepts, and the limit then
-//! counts the decoded bytes).
+//! `body_budget`), with its media type declared and checked against what
+//! the binding reads and no `Content-Encoding` left (415 otherwise: a
+//! server in front of the gateway decodes the encodings it accepts, and
+//! the limit then counts the decoded bytes). [`check_content_type`] is the
+//! one rule, for streamed bodies (NDJSON) too.
 //!
 //! The limit is `http_body_util::Limited`; this module adds the early
 //! `Content-Length` check, the budget and the gateway's own error bodies.
@@ -61,8 +62,8 @@ pub(crate) async fn collect_body(
         read = read.append(data, declared_length);
     }
     let bytes = read.into_bytes();
-    if !matches!(selector, BodySelector::None) && !bytes.is_empty() {
-        check_content_type(headers, BodyKind::Json)?;
+    if !matches!(selector, BodySelector::None) {
+        check_content_type(headers, BodyKind::Json, bytes.is_empty())?;
     }
     Ok((bytes, share))
 }
@@ -131,9 +132,15 @@ impl BodyKind {
     }
 }
 
-/// A body without a `Content-Type` is taken as what the binding reads; an
-/// encoded one (other than `identity`) is refused.
-pub(crate) fn check_content_type(headers: &HeaderMap, kind: BodyKind) -> Result<(), HttpError> {
+/// The one rule for a request body the binding reads, whole or streamed:
+/// an `empty` one is not checked; any other needs a `Content-Type` that
+/// fits `kind` (415 without one: a browser sends a body with no type, or
+/// a form's, cross-site without asking first, so JSON must be declared)
+/// and no `Content-Encoding` but `identity` (415 otherwise).
+pub(crate) fn check_content_type(headers: &HeaderMap, kind: BodyKind, empty: bool) -> Result<(), HttpError> {
+    if empty {
+        return Ok(());
+    }
     if let Some(encoding) = headers.get(header::CONTENT_ENCODING)
         && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
     {
@@ -142,7 +149,7 @@ pub(crate) fn check_content_type(headers: &HeaderMap, kind: BodyKind) -> Result<
         )));
     }
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
+        return Err(HttpError::unsupported_media_type(None, kind.expected()));
     };
     let text = value.to_str().unwrap_or("");
     let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -150,7 +157,7 @@ pub(crate) fn check_content_type(headers: &HeaderMap, kind: BodyKind) -> Result<
         Ok(())
     } else {
         Err(HttpError::unsupported_media_type(
-            &String::from_utf8_lossy(value.as_bytes()),
+            Some(&String::from_utf8_lossy(value.as_bytes())),
             kind.expected(),
         ))
     }
@@ -172,10 +179,14 @@ mod tests {
         ];
         for (encoding, accepted) in cases {
             let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
             if let Some(encoding) = encoding {
                 headers.insert(header::CONTENT_ENCODING, http::HeaderValue::from_static(encoding));
             }
-            let checked = check_content_type(&headers, BodyKind::Json);
+            let checked = check_content_type(&headers, BodyKind::Json, false);
             assert_eq!(checked.is_ok(), accepted, "{encoding:?}");
         }
     }
@@ -183,7 +194,7 @@ mod tests {
     #[test]
     fn content_types_are_checked_per_body_kind() {
         let cases = [
-            (None, true, true),
+            (None, false, false),
             (Some("application/json"), true, true),
             (Some("application/json; charset=utf-8"), true, true),
             (Some("Application/JSON"), true, true),
@@ -200,15 +211,38 @@ mod tests {
                 headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
             }
             assert_eq!(
-                check_content_type(&headers, BodyKind::Json).is_ok(),
+                check_content_type(&headers, BodyKind::Json, false).is_ok(),
                 json,
                 "{content_type:?}"
             );
             assert_eq!(
-                check_content_type(&headers, BodyKind::Ndjson).is_ok(),
+                check_content_type(&headers, BodyKind::Ndjson, false).is_ok(),
                 ndjson,
                 "{content_type:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_empty_body_needs_no_content_type() {
+        let cases = [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+        ];
+        for content_type in cases {
+            let mut headers = HeaderMap::new();
+            if let Some(content_type) = content_type {
+                headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+            }
+            for kind in [BodyKind::Json, BodyKind::Ndjson] {
+                assert!(
+                    check_content_type(&headers, kind, true).is_ok(),
+                    "{content_type:?}"
+                );
+            }
+        }
+        let refused = check_content_type(&HeaderMap::new(), BodyKind::Json, false).unwrap_err();
+        assert_eq!(refused.http_status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 }

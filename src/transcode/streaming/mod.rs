@@ -17,7 +17,8 @@
 //! the client's connection takes more, so a slow reader slows the service.
 //!
 //! - `ndjson` — an NDJSON request body as request payloads;
-//! - `websocket` — the same calls over a WebSocket.
+//! - `websocket` — the same calls over a WebSocket;
+//! - `origin` — which pages may open one.
 //!
 //! SSE framing is written here rather than with axum's `Sse`: each event is
 //! one line of compact JSON (which never holds a newline) between two fixed
@@ -37,7 +38,10 @@ use crate::transcode::metadata::add_response_headers;
 use crate::transcode::response::Renderer;
 
 pub(crate) mod ndjson;
+mod origin;
 pub(crate) mod websocket;
+
+pub(crate) use origin::SocketOrigins;
 
 /// How response messages are written to the HTTP body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,8 @@
 //! `{"error": <google.rpc.Status>}` frame before the close.
 //!
 //! For a method whose requests do not stream, the request comes from the
-//! path and query alone, and the client only listens.
+//! path and query alone, and the client only listens. Only pages the
+//! gateway allows may open a socket (`origin.rs`, checked before this).
 
 use std::future::Future;
 use std::sync::Arc;
