@@ -8,8 +8,10 @@ use std::time::Duration;
 use crate::logging::LogFormat;
 
 mod auth;
+mod tls;
 
 pub use auth::AuthConfig;
+pub use tls::{ClientAuth, TlsOptions};
 
 /// Where the server listens by default: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -211,6 +213,10 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_REFLECTION", value_enum, default_value_t = Reflection::Auto)]
     pub reflection: Reflection,
 
+    /// TLS on the one port (`--tls-cert`, `--tls-key`, mTLS).
+    #[command(flatten)]
+    pub tls: TlsOptions,
+
     /// Who may call: token keys, the opt-out, rate limits.
     #[command(flatten)]
     pub auth: AuthConfig,
@@ -311,6 +317,7 @@ impl Config {
             max_connections: None,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             reflection: Reflection::Auto,
+            tls: TlsOptions::default(),
             auth: AuthConfig::default(),
         }
     }

@@ -110,8 +110,13 @@ async fn serve() -> std::process::ExitCode {
     let address = listener.local_addr().map_or(config.addr, |address| address);
     // Printed whatever RUST_LOG says (scripts wait for it); in JSON mode it
     // is JSON like every other line.
+    let scheme = if config.tls.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let listening = format!(
-        "gateway listening on http://{address} (REST/JSON and gRPC), database {}",
+        "gateway listening on {scheme}://{address} (REST/JSON and gRPC), database {}",
         config.database.display()
     );
     match config.log_format {

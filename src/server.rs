@@ -54,6 +54,9 @@ pub enum ServerError {
     Gateway(#[from] SetupError),
     #[error(transparent)]
     Edge(#[from] EdgeError),
+    /// The TLS flags do not go together, or a TLS file is unusable.
+    #[error("{0}")]
+    Tls(String),
     #[error("reading the token keys failed: {0}")]
     Keys(KeyError),
     #[error(
@@ -67,6 +70,7 @@ pub enum ServerError {
 /// can refuse to start before it listens; [`run`] checks it again.
 pub fn check(config: &Config) -> Result<(), ServerError> {
     Cors::from_config(config)?;
+    serving::tls::Tls::check(&config.tls).map_err(ServerError::Tls)?;
     auth::check_exposure(config, config.addr)?;
     auth::verifier(config)?;
     Ok(())
@@ -101,6 +105,7 @@ pub async fn run_with(
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     auth::check_exposure(&config, local_addr)?;
     let verifier = auth::verifier(&config)?;
+    let tls = serving::tls::Tls::start(&config.tls).map_err(ServerError::Tls)?;
     let document = openapi::document_of(&bindings);
     let store = Arc::new(
         SqliteStore::open_with_cache_bytes(&config.database, config.cache_bytes)
@@ -196,15 +201,16 @@ pub async fn run_with(
         let edge = edge.clone();
         async move { edge.oneshot(request).await.unwrap_or_else(|never| match never {}) }
     };
-    // The key files are read again when they change or on SIGHUP.
+    // The key files and the TLS files are read again when they change or on SIGHUP.
     let key_watcher = watched_keys.as_ref().map(auth::watch_keys);
-    let settings = serving::Settings::of(&config);
+    let tls_watcher = tls.as_ref().map(serving::tls::Tls::watch);
+    let settings = serving::Settings::of(&config).with_tls(tls);
     serving::serve(listener, settings, stop, handler, shutdown, move || {
         // The drain begins: readiness turns NOT_SERVING on both faces first.
         drop(health.start_draining());
     })
     .await;
-    if let Some(watcher) = key_watcher {
+    for watcher in key_watcher.into_iter().chain(tls_watcher) {
         watcher.abort();
     }
     if let Err(error) = store.close().await {

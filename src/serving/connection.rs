@@ -1,6 +1,7 @@
-//! One connection: HTTP/1.1 or HTTP/2 with prior knowledge (h2c), told
-//! apart by its first bytes (hyper-util's `auto` builder), its requests
-//! handed to the handler with the peer's address, its watchdog, and its
+//! One connection: HTTP/1.1 or HTTP/2 with prior knowledge (h2c, or h2
+//! over TLS), told apart by its first bytes (hyper-util's `auto` builder),
+//! its requests handed to the handler with the peer's address (and, over
+//! TLS, [`OverTls`] and the verified [`ClientCertificate`]), its watchdog, and its
 //! close: at once for a slow head, gracefully (HTTP/2 GOAWAY, HTTP/1.1
 //! after the response in flight) when idle or when the drain is over.
 
@@ -15,7 +16,7 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
 use crate::edge::is_grpc;
@@ -24,6 +25,7 @@ use crate::serving::activity::{Activity, Watched};
 use crate::serving::response_body::ServedBody;
 use crate::serving::status_bodies::StatusBodies;
 use crate::serving::watchdog::{self, Closing};
+use crate::transcode::{ClientCertificate, OverTls};
 
 /// How long a connection told to close gracefully may take to finish what
 /// it is sending before it is dropped.
@@ -89,20 +91,54 @@ pub(crate) struct Signals {
     pub(crate) closing: watch::Receiver<bool>,
 }
 
+/// Who is at the other end of a connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub(crate) addr: SocketAddr,
+    /// Whether the connection is TLS.
+    pub(crate) tls: bool,
+    /// The client certificate its TLS handshake verified (mTLS).
+    pub(crate) client_certificate: Option<ClientCertificate>,
+}
+
+impl Peer {
+    /// A peer on a plain connection.
+    pub(crate) fn plain(addr: SocketAddr) -> Self {
+        Peer {
+            addr,
+            tls: false,
+            client_certificate: None,
+        }
+    }
+
+    fn describe(&self, request: &mut Request<Body>) {
+        let extensions = request.extensions_mut();
+        extensions.insert(ConnectInfo(self.addr));
+        if self.tls {
+            extensions.insert(OverTls);
+        }
+        if let Some(certificate) = &self.client_certificate {
+            extensions.insert(certificate.clone());
+        }
+    }
+}
+
 /// Serves `stream` until it closes, is closed by its watchdog, or the
 /// drain is over.
-pub(crate) async fn serve<H, F>(
-    stream: TcpStream,
-    peer: SocketAddr,
+pub(crate) async fn serve<S, H, F>(
+    stream: S,
+    client: Peer,
     place: OwnedSemaphorePermit,
     builder: &auto::Builder<TokioExecutor>,
     settings: &Settings,
     handler: H,
     mut signals: Signals,
 ) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Body>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
+    let peer = client.addr;
     let activity = Activity::new();
     let io = TokioIo::new(StatusBodies::new(Watched::new(stream, activity.clone(), place)));
     let service = {
@@ -112,9 +148,10 @@ pub(crate) async fn serve<H, F>(
             let guard = activity.request_started();
             let handler = handler.clone();
             let closing = closing.clone();
+            let client = client.clone();
             async move {
                 let mut request = request.map(Body::new);
-                request.extensions_mut().insert(ConnectInfo(peer));
+                client.describe(&mut request);
                 let response = handler(request).await;
                 if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                     guard.activity().upgraded();

@@ -6,10 +6,11 @@
 //! for the drain period, then stops accepting, closes its connections and
 //! ends the gRPC streams still open with UNAVAILABLE (`response_body.rs`).
 //! hyper's own answers to requests it cannot parse get a `google.rpc.Status`
-//! body on the way out (`status_bodies.rs`).
+//! body on the way out (`status_bodies.rs`). With `--tls-cert`, every
+//! connection starts with a TLS handshake (`tls/`).
 //!
 //! ```text
-//! accept ─► a place under the cap ─► connection (auto: HTTP/1.1 | h2c) ─► handler(request + ConnectInfo)
+//! accept ─► a place under the cap ─► [TLS handshake] ─► connection (auto: HTTP/1.1 | h2) ─► handler(request + ConnectInfo)
 //!                                     └ watchdog: silent, slow head, idle ─► close
 //! shutdown ─► on_drain() ─► drain period (still serving) ─► stop accepting ─► close ─► return
 //! ```
@@ -31,6 +32,7 @@ mod connection;
 mod limits;
 mod response_body;
 mod status_bodies;
+pub(crate) mod tls;
 mod watchdog;
 
 pub(crate) use limits::connection_cap;
@@ -48,6 +50,8 @@ pub(crate) struct Settings {
     keep_alive_interval: Option<Duration>,
     keep_alive_timeout: Duration,
     drain: Duration,
+    /// TLS on every connection, when configured.
+    tls: Option<tls::Tls>,
 }
 
 /// A zero duration turns a timeout off.
@@ -67,7 +71,13 @@ impl Settings {
             keep_alive_interval: enabled(config.http2_keepalive_interval),
             keep_alive_timeout: config.http2_keepalive_timeout,
             drain: config.drain_timeout,
+            tls: None,
         }
+    }
+
+    /// These settings, serving TLS with `tls`.
+    pub(crate) fn with_tls(self, tls: Option<tls::Tls>) -> Self {
+        Settings { tls, ..self }
     }
 }
 
@@ -138,7 +148,20 @@ pub(crate) async fn serve<H, F>(
                     let (builder, settings, handler, signals) =
                         (builder.clone(), settings.clone(), handler.clone(), signals.clone());
                     tokio::spawn(async move {
-                        connection::serve(stream, peer, place, &builder, &settings, handler, signals).await;
+                        let Some(tls) = &settings.tls else {
+                            let peer = connection::Peer::plain(peer);
+                            connection::serve(stream, peer, place, &builder, &settings, handler, signals).await;
+                            return;
+                        };
+                        let mut closing = signals.closing.clone();
+                        let handshake = tokio::select! {
+                            handshake = tls::handshake(tls, stream, peer, settings.timeouts.header_read) => handshake,
+                            _ = closing.wait_for(|closing| *closing) => None,
+                        };
+                        if let Some((stream, client_certificate)) = handshake {
+                            let peer = connection::Peer { addr: peer, tls: true, client_certificate };
+                            connection::serve(stream, peer, place, &builder, &settings, handler, signals).await;
+                        }
                     });
                 }
             }

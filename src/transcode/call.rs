@@ -25,7 +25,7 @@ use crate::transcode::backend::{Backend, Requests, Responses, Started};
 use crate::transcode::binding::Binding;
 use crate::transcode::deadline::{self, Deadlines, GRPC_TIMEOUT, deadline_exceeded};
 use crate::transcode::error::HttpError;
-use crate::transcode::interceptor::{CallGuard, CallInfo, Chain, Face};
+use crate::transcode::interceptor::{CallGuard, CallInfo, Chain, ClientCertificate, Face, OverTls};
 use crate::transcode::metadata::{Origin, metadata_from};
 use crate::transcode::request::{self, HttpRequestParts};
 use crate::transcode::request_id::X_REQUEST_ID;
@@ -96,6 +96,10 @@ pub(crate) struct Caller {
     pub(crate) peer: Option<SocketAddr>,
     /// The request's host, for `x-forwarded-host`.
     pub(crate) host: Option<HeaderValue>,
+    /// Whether the request came over TLS ([`OverTls`]), and the client
+    /// certificate verified on its connection.
+    pub(crate) over_tls: bool,
+    pub(crate) client_certificate: Option<ClientCertificate>,
     pub(crate) span: tracing::Span,
 }
 
@@ -124,6 +128,7 @@ impl CallPath {
         let origin = Origin {
             peer: caller.peer,
             host: caller.host,
+            https: caller.over_tls,
         };
         let info = CallInfo {
             grpc_path: binding.grpc_path.clone(),
@@ -143,6 +148,12 @@ impl CallPath {
         let forwarded = metadata_from(headers, &origin).map_err(|status| tagged(status.into()))?;
         let mut metadata = MetadataMap::from_headers(forwarded);
         let mut extensions = Extensions::new();
+        if caller.over_tls {
+            extensions.insert(OverTls);
+        }
+        if let Some(certificate) = caller.client_certificate {
+            extensions.insert(certificate);
+        }
         let mut guard = self
             .chain
             .start(info, &mut metadata, &mut extensions)

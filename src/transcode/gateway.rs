@@ -19,7 +19,7 @@ use tracing::Instrument as _;
 use crate::transcode::binding::{Binding, Bindings};
 use crate::transcode::call::{CallPath, Caller, RequestSource, Weaver};
 use crate::transcode::error::HttpError;
-use crate::transcode::interceptor::{Face, GrpcChainLayer};
+use crate::transcode::interceptor::{ClientCertificate, Face, GrpcChainLayer, OverTls};
 use crate::transcode::metadata::add_response_headers;
 use crate::transcode::request::{
     self, BodyBudget, BodyKind, BodyShare, HttpRequestParts, check_content_type, collect_body,
@@ -283,7 +283,8 @@ fn options_response(allow: &[http::Method]) -> Response<Body> {
 }
 
 /// The caller of a request that came through `face`: its address where
-/// the server recorded it (`axum::extract::ConnectInfo`), and the span its
+/// the server recorded it (`axum::extract::ConnectInfo`), what its TLS
+/// connection told ([`OverTls`], [`ClientCertificate`]), and the span its
 /// call runs in.
 fn caller(parts: &http::request::Parts, face: Face, span: tracing::Span) -> Caller {
     let peer = parts
@@ -294,6 +295,8 @@ fn caller(parts: &http::request::Parts, face: Face, span: tracing::Span) -> Call
         face,
         peer,
         host: host_of(parts),
+        over_tls: parts.extensions.get::<OverTls>().is_some(),
+        client_certificate: parts.extensions.get::<ClientCertificate>().cloned(),
         span,
     }
 }

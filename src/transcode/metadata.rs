@@ -53,6 +53,8 @@ pub(crate) struct Origin {
     pub(crate) peer: Option<SocketAddr>,
     /// The request's `Host` (HTTP/1.1) or authority (HTTP/2).
     pub(crate) host: Option<HeaderValue>,
+    /// Whether the request came over TLS (`x-forwarded-proto: https`).
+    pub(crate) https: bool,
 }
 
 /// The gRPC metadata of a call from the HTTP request's headers and origin.
@@ -65,7 +67,8 @@ pub(crate) fn metadata_from(http_headers: &HeaderMap, origin: &Origin) -> Result
     if let Some(host) = &origin.host {
         metadata.insert(X_FORWARDED_HOST, host.clone());
     }
-    metadata.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    let proto = if origin.https { "https" } else { "http" };
+    metadata.insert("x-forwarded-proto", HeaderValue::from_static(proto));
     Ok(metadata)
 }
 
@@ -198,6 +201,7 @@ mod tests {
                 Origin {
                     peer: Some(peer),
                     host: host.clone(),
+                    https: false,
                 },
                 &[
                     ("authorization", "Bearer t"),
@@ -217,10 +221,11 @@ mod tests {
                 Origin {
                     peer: Some(peer),
                     host: None,
+                    https: true,
                 },
                 &[
                     ("x-forwarded-for", "203.0.113.9, 198.51.100.2, 10.0.0.7"),
-                    ("x-forwarded-proto", "http"),
+                    ("x-forwarded-proto", "https"),
                 ],
             ),
             (

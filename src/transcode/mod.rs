@@ -50,7 +50,7 @@ pub use backend::direct;
 pub use binding::Bindings;
 pub use builder::{DEFAULT_MAX_BODY_BYTES, GatewayBuilder};
 pub use gateway::Gateway;
-pub use interceptor::CallLimits;
+pub use interceptor::{CallLimits, ClientCertificate, OverTls};
 pub use request::DEFAULT_MAX_IN_FLIGHT_BODY_BYTES;
 pub use setup_error::SetupError;
 

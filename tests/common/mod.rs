@@ -14,6 +14,7 @@
 //! - `users.rs`: creating users over gRPC; `sync.rs`: a `SyncUsers` call;
 //! - `framing.rs`: NDJSON and SSE bodies; `raw_http.rs`: HTTP/1.1 by hand;
 //!   `websocket.rs`: WebSocket clients;
+//! - `tls.rs`: [`TlsServer`], the server over TLS, and test certificates;
 //! - `tokens.rs`: [`TokenIssuer`], keys, key files and signed bearer tokens;
 //! - `guard.rs`: [`guarded`], so a hung wait fails instead of hanging.
 // Each test binary uses a different subset of the harness and its re-exports.
@@ -31,6 +32,7 @@ mod rest;
 mod server;
 mod stub;
 mod sync;
+mod tls;
 mod tokens;
 mod users;
 mod websocket;
@@ -46,6 +48,7 @@ pub use rest::{RequestBody, assert_error_body, form_encode, json_body, json_resp
 pub use server::{TestServer, database_in};
 pub use stub::{StreamMode, StubService, stub_user};
 pub use sync::{SyncCall, upsert};
+pub use tls::{Authority, Issued, TlsServer};
 pub use tokens::{KeyFiles, SigningKey, TokenIssuer, claims, now};
 pub use users::{bulk_create, create_request, full_request, large_request};
 pub use websocket::{Socket, connect_socket, connect_socket_from, next_frame, send_text};

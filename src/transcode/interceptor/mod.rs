@@ -14,10 +14,13 @@
 //!
 //! - `admission` — the caps on calls in flight and open streams, the
 //!   chain's last step;
+//! - `client_certificate` — what a TLS connection tells of a request
+//!   (the verified client certificate's subject, TLS itself);
 //! - `grpc_layer` — the chain as a tower layer for the gRPC face;
 //! - `observed_body` — its response bodies, watched to the end.
 
 mod admission;
+mod client_certificate;
 mod grpc_layer;
 mod observed_body;
 
@@ -31,6 +34,7 @@ use tonic::metadata::MetadataMap;
 pub use admission::CallLimits;
 use admission::{Admission, Slots};
 pub(crate) use admission::{RETRY_AFTER, unavailable_for};
+pub use client_certificate::{ClientCertificate, OverTls};
 pub use grpc_layer::{GrpcChain, GrpcChainLayer};
 
 /// Which face a call came through (the `protocol` of metrics and logs).
