@@ -14,8 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::routing::get;
-use http::{HeaderValue, Method, Request, Response, header};
+use http::{Method, Request, Response};
 use prost_reflect::DescriptorPool;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
@@ -23,13 +22,12 @@ use tonic::service::Routes;
 use tonic_health::pb::health_server::HealthServer;
 use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
-use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::config::Config;
 use crate::edge::{self, AllowedHosts, Compression, Cors, EdgeError, GRPC_ENCODINGS, is_grpc};
 use crate::health::{self, Health, Probe};
 use crate::logging::CallLog;
-use crate::metrics::{METRICS_PATH, Metrics};
+use crate::metrics::Metrics;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::users::v1::user_service_direct::UserServiceDirect;
 use crate::proto::users::v1::user_service_server::UserServiceServer;
@@ -41,6 +39,9 @@ use crate::transcode::{Bindings, Gateway, SetupError, openapi};
 use crate::users::{Budgets, SqliteStore, Store, UserDirectory};
 
 mod auth;
+mod docs;
+
+use docs::{docs_routes, is_docs_path};
 
 /// Why the server could not start (once started, it serves until told to
 /// stop: a failed connection or accept is logged, not fatal).
@@ -265,24 +266,6 @@ fn grpc_paths(pools: &[&DescriptorPool]) -> HashSet<Arc<str>> {
     paths
 }
 
-/// Where [`docs_routes`] serves the document and Swagger UI.
-const OPENAPI_JSON_PATH: &str = "/openapi.json";
-const OPENAPI_YAML_PATH: &str = "/openapi.yaml";
-const SWAGGER_UI_PATH: &str = "/docs";
-
-/// The paths [`docs_routes`] serves, `/metrics` and the health endpoints
-/// (never transcoded).
-fn is_docs_path(path: &str) -> bool {
-    path == METRICS_PATH
-        || path == health::LIVENESS_PATH
-        || path == health::READINESS_PATH
-        || path == OPENAPI_JSON_PATH
-        || path == OPENAPI_YAML_PATH
-        || path
-            .strip_prefix(SWAGGER_UI_PATH)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
 /// The OpenAPI document of the embedded services, as served at `/openapi.json`.
 pub fn openapi_document() -> Result<utoipa::openapi::OpenApi, ServerError> {
     Ok(openapi::document(&descriptor_pool()?)?)
@@ -305,40 +288,6 @@ fn served_elsewhere_pool() -> Result<DescriptorPool, ServerError> {
             .map_err(|error| ServerError::Descriptors(error.to_string()))?;
     }
     Ok(pool)
-}
-
-/// `/openapi.json`, `/openapi.yaml` and Swagger UI at `/docs/` (its assets
-/// are compiled in; it loads nothing from elsewhere, and "Try it out" calls
-/// this same server).
-fn docs_routes(document: &utoipa::openapi::OpenApi) -> axum::Router {
-    let json = openapi::to_json(document);
-    let yaml = openapi::to_yaml(document);
-    let swagger = SwaggerUi::new(SWAGGER_UI_PATH).config(
-        SwaggerConfig::new([OPENAPI_JSON_PATH])
-            .validator_url("none")
-            .try_it_out_enabled(true)
-            .display_operation_id(true),
-    );
-    axum::Router::new()
-        .route(
-            OPENAPI_JSON_PATH,
-            get(move || {
-                std::future::ready((
-                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                    json.clone(),
-                ))
-            }),
-        )
-        .route(
-            OPENAPI_YAML_PATH,
-            get(move || {
-                std::future::ready((
-                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"))],
-                    yaml.clone(),
-                ))
-            }),
-        )
-        .merge(swagger)
 }
 
 /// How long the store has to answer the readiness probe.
@@ -394,32 +343,4 @@ fn budgets_of(config: &Config) -> Budgets {
         stream_idle_timeout: config.stream_idle_timeout,
     }
     .fitting_messages_of(config.max_message_bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_documentation_paths_go_to_the_docs_routes() {
-        let cases = [
-            ("/openapi.json", true),
-            ("/openapi.yaml", true),
-            ("/docs", true),
-            ("/docs/", true),
-            ("/docs/index.html", true),
-            ("/metrics", true),
-            ("/metrics/", false),
-            ("/healthz", true),
-            ("/readyz", true),
-            ("/readyz/", false),
-            ("/docsx", false),
-            ("/openapi.jsonx", false),
-            ("/v1/users", false),
-            ("/", false),
-        ];
-        for (path, docs) in cases {
-            assert_eq!(is_docs_path(path), docs, "{path}");
-        }
-    }
 }
