@@ -7,7 +7,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{KeyFiles, TestServer, TokenIssuer, claims, now};
+use common::{GatewayProcess, KeyFiles, TestServer, TokenIssuer, claims, now};
 use gateway::config::Config;
 use gateway::proto::users::v1::ListUsersRequest;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -256,6 +256,43 @@ async fn a_rotated_jwks_is_used_without_a_restart() {
         "the last good keys stay"
     );
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn sighup_reads_the_keys_again_even_when_the_file_looks_unchanged() {
+    let issuer = TokenIssuer::new();
+    let keys = issuer.key_files();
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--jwks-file", keys.jwks_file.to_str().unwrap()];
+    let process = GatewayProcess::start_with(&dir.path().join("users.db"), &flags).await;
+    let list = |token: String| {
+        process
+            .http
+            .get(process.url("/v1/users"))
+            .header(AUTHORIZATION, bearer(&token))
+            .send()
+    };
+    let old = TokenIssuer::signed_with(&issuer.ed25519, &claims("ada", &["viewer"]));
+    assert_eq!(list(old.clone()).await.unwrap().status(), 200);
+
+    // A new key under the same kid, of the same size: the poll sees nothing.
+    let rotated = TokenIssuer::new_key(&issuer.ed25519.kid);
+    let new = TokenIssuer::signed_with(&rotated, &claims("ada", &["viewer"]));
+    keys.rewrite_unnoticed(&[&rotated, &issuer.p256, &issuer.rsa]);
+    tokio::time::sleep(gateway_poll() * 3).await;
+    assert_eq!(list(old.clone()).await.unwrap().status(), 200, "not reloaded yet");
+
+    process.send_sighup();
+    let deadline = tokio::time::Instant::now() + RELOAD_WAIT;
+    while list(new.clone()).await.unwrap().status() != 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "SIGHUP did not reload the keys"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(list(old).await.unwrap().status(), 401, "the replaced key is gone");
+    process.kill();
 }
 
 /// How often the server looks at the key files (one second).

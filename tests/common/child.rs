@@ -138,11 +138,20 @@ impl GatewayProcess {
 
     /// SIGTERMs the binary, which starts its drain.
     pub fn send_sigterm(&self) {
+        self.send_signal("TERM");
+    }
+
+    /// Sends SIGHUP (read the key and certificate files again).
+    pub fn send_sighup(&self) {
+        self.send_signal("HUP");
+    }
+
+    fn send_signal(&self, name: &str) {
         let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(sent.success(), "kill -TERM {}: {sent}", self.child.id());
+        assert!(sent.success(), "kill -{name} {}: {sent}", self.child.id());
     }
 
     /// Waits until the binary exits, at most `limit`.

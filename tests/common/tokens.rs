@@ -86,6 +86,24 @@ impl KeyFiles {
     pub fn rotate(&self, keys: &[&SigningKey]) {
         write_jwks(&self.jwks_file, keys);
     }
+
+    /// Rewrites the JWKS file with `keys` in place, then gives it back its
+    /// old modification time: to a watcher of the file, nothing changed
+    /// (same inode, time and, for keys of the same sizes, length).
+    pub fn rewrite_unnoticed(&self, keys: &[&SigningKey]) {
+        let modified = std::fs::metadata(&self.jwks_file)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        let set = JwkSet {
+            keys: keys.iter().map(|key| key.public_jwk()).collect(),
+        };
+        std::fs::write(&self.jwks_file, serde_json::to_vec(&set).unwrap()).expect("rewrite the JWKS");
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&self.jwks_file)
+            .expect("open the JWKS");
+        file.set_modified(modified).expect("restore the mtime");
+    }
 }
 
 fn write_jwks(path: &Path, keys: &[&SigningKey]) {
