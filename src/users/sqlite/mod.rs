@@ -27,6 +27,7 @@ mod checkpointer;
 mod figures;
 mod files;
 mod filter_sql;
+mod integrity;
 mod list;
 mod rows;
 mod schema;
@@ -87,6 +88,7 @@ impl SqliteStore {
             Ok(conn)
         };
         let mut writer = open()?;
+        integrity::check(&writer, path, integrity::CHECK_BUDGET)?;
         schema::enable_wal(&writer)?;
         schema::migrate(&mut writer)?;
         let page_token_key = schema::page_token_key(&mut writer)?;

@@ -317,3 +317,38 @@ async fn the_database_and_its_journal_files_are_owner_only() {
     }
     store.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_damaged_file_is_refused_at_start_and_a_sound_one_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/users.db");
+    open(&dir).close().await.unwrap();
+    {
+        // Pages enough that some lie in the middle of the file.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE filler(x BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO filler SELECT randomblob(600) FROM n;
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+    }
+    SqliteStore::open(&path)
+        .expect("a sound file is served")
+        .close()
+        .await
+        .unwrap();
+
+    let length = std::fs::metadata(&path).unwrap().len();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = (length / 2 / 4096 * 4096) as usize;
+    bytes[middle..middle + 3 * 4096].fill(0xAB);
+    std::fs::write(&path, &bytes).unwrap();
+    let refused = SqliteStore::open(&path).err().expect("a damaged file is refused");
+    let message = refused.to_string();
+    assert!(
+        message.contains("is damaged") && message.contains("restore it from a backup"),
+        "{message}"
+    );
+}
