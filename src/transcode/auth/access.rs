@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use prost_reflect::{DescriptorPool, MethodDescriptor};
 
-use crate::transcode::interceptor::grpc_path;
+use crate::transcode::interceptor::{grpc_path, service_of};
 use crate::transcode::proto::gateway::v1::Access as AccessOption;
 use crate::transcode::setup_error::SetupError;
 
@@ -125,10 +125,7 @@ impl AccessRules {
     }
 
     fn is_open(&self, grpc_path: &str) -> bool {
-        let service = grpc_path
-            .strip_prefix('/')
-            .and_then(|path| path.split_once('/'))
-            .map_or("", |(service, _)| service);
+        let service = service_of(grpc_path);
         self.open_services.iter().any(|open| open == service)
     }
 }

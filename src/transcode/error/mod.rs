@@ -12,6 +12,12 @@ use tonic::Code;
 
 use crate::transcode::auth::WWW_AUTHENTICATE;
 use crate::transcode::interceptor::RETRY_AFTER;
+
+/// Failure metadata that REST answers as an HTTP header of its own.
+const HEADERS_OF_THEIR_OWN: [(&str, http::HeaderName); 2] = [
+    (RETRY_AFTER, header::RETRY_AFTER),
+    (WWW_AUTHENTICATE, header::WWW_AUTHENTICATE),
+];
 use crate::transcode::metadata::add_response_headers;
 use crate::transcode::proto::google::rpc::Status as RpcStatus;
 
@@ -230,13 +236,12 @@ impl HttpError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         // What the service set on its failure comes back as on a success.
         add_response_headers(self.status.metadata().as_ref(), headers);
-        // A shed call's retry delay is HTTP's own header.
-        if let Some(delay) = self.status.metadata().as_ref().get(RETRY_AFTER) {
-            headers.insert(header::RETRY_AFTER, delay.clone());
-        }
-        // So is a refused caller's challenge.
-        if let Some(challenge) = self.status.metadata().as_ref().get(WWW_AUTHENTICATE) {
-            headers.insert(header::WWW_AUTHENTICATE, challenge.clone());
+        // A shed call's retry delay and a refused caller's challenge are
+        // HTTP's own headers.
+        for (key, name) in HEADERS_OF_THEIR_OWN {
+            if let Some(value) = self.status.metadata().as_ref().get(key) {
+                headers.insert(name, value.clone());
+            }
         }
         if !self.allow.is_empty() {
             let names: Vec<&str> = self.allow.iter().map(Method::as_str).collect();

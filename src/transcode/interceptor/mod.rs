@@ -93,6 +93,15 @@ pub(crate) fn grpc_path(method: &prost_reflect::MethodDescriptor) -> Arc<str> {
     format!("/{}/{}", method.parent_service().full_name(), method.name()).into()
 }
 
+/// The service of a gRPC path, `users.v1.UserService` of
+/// `/users.v1.UserService/GetUser` (empty when it names none).
+pub(crate) fn service_of(grpc_path: &str) -> &str {
+    grpc_path
+        .trim_start_matches('/')
+        .split_once('/')
+        .map_or("", |(service, _)| service)
+}
+
 /// What an interceptor knows of a call.
 #[derive(Debug, Clone)]
 pub struct CallInfo {
@@ -118,10 +127,7 @@ pub struct CallInfo {
 impl CallInfo {
     /// The service's full name, e.g. `users.v1.UserService`.
     pub fn service(&self) -> &str {
-        self.grpc_path
-            .trim_start_matches('/')
-            .split_once('/')
-            .map_or("", |(service, _)| service)
+        service_of(&self.grpc_path)
     }
 
     /// The method's name, e.g. `GetUser`.
